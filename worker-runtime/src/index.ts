@@ -1,0 +1,2 @@
+/** @gatewire/worker: runs a fetch-style app as gatewire worker processes. */
+export {};
