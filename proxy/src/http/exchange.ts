@@ -72,7 +72,7 @@ export interface Exchange {
   readonly connection: ConnectionInfo;
   /** performance.now() when the head was complete. */
   readonly startedAt: number;
-  /** Set by the dispatcher before anything is written; appears in the access log and in error bodies. */
+  /** Preset by the front to a fresh id; the dispatcher may replace it (a trusted X-Request-Id) before anything is written. Appears in the access log and in error bodies. */
   requestId: string;
   /** Set by the dispatcher: a label for the access log ('static', a worker's socket, …). */
   upstream: string;
