@@ -173,7 +173,7 @@ export function decodeEnviron(payload: Buffer): Environ {
     const length = reader.readKeyBytes('environ key');
     const index = keyIndex(reader, length);
     if (index < 0) {
-      reader.skip(`environ.${reader.keyString(length)}`);
+      reader.skip(`environ.${reader.keyString(length)}`, 2); // inside the environ map: SPEC §15 depth
       continue;
     }
     const bit = 1 << index;

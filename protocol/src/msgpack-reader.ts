@@ -280,9 +280,13 @@ export class MsgpackReader {
     return this.#view(this.pos - length, this.pos);
   }
 
-  /** Skips one value of any type, with nesting and size bounds; refuses extension types. */
+  /**
+   * Skips one value of any type, with nesting and size bounds; refuses extension types.
+   * `depth` is the nesting level a container at this position has: 1 for the payload's top-level
+   * value, 2 for a value inside it. SPEC §15 bounds the levels of arrays and maps at 16; scalars
+   * do not count, so [[…16 arrays…[1]]] is as deep as [[…16 arrays…[]]].
+   */
   skip(what: string, depth = 1): void {
-    if (depth > Limits.MAX_NESTING_DEPTH) this.fail(what, `nesting deeper than ${Limits.MAX_NESTING_DEPTH}`);
     const byte = this.#byte(what);
     if (byte <= 0x7f || byte >= 0xe0 || byte === 0xc0 || byte === 0xc2 || byte === 0xc3) return;
     if (byte >= 0xa0 && byte <= 0xbf) return this.#advance(byte & 0x1f, what);
@@ -331,6 +335,7 @@ export class MsgpackReader {
   }
 
   #skipEntries(count: number, what: string, depth: number): void {
+    if (depth > Limits.MAX_NESTING_DEPTH) this.fail(what, `nesting deeper than ${Limits.MAX_NESTING_DEPTH}`);
     if (count > this.end - this.pos)
       this.fail(what, `container claims ${count} values but the payload is too short`);
     for (let i = 0; i < count; i++) this.skip(what, depth + 1);

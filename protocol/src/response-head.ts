@@ -1,3 +1,4 @@
+import { ProtocolError } from './errors.js';
 import { readHeaderPairs, writeHeaderPairs, type HeaderPairs } from './header-pairs.js';
 import { MsgpackReader } from './msgpack-reader.js';
 import { encodedKey, type MsgpackWriter } from './msgpack-writer.js';
@@ -28,8 +29,10 @@ export function writeResponseHead(writer: MsgpackWriter, head: ResponseHead): vo
 }
 
 /**
- * Decodes a RESPONSE payload. Checks types and the status range; header *content* (tokens,
- * CR/LF/NUL) is the proxy's business (SPEC §8.1), answered with INVALID_HEAD rather than BAD_PAYLOAD.
+ * Decodes a RESPONSE payload. Malformed payloads (wrong types, missing keys) are BAD_PAYLOAD, a
+ * connection error; a status outside 100…599 is INVALID_HEAD, a stream error (SPEC §8.1, §14.1:
+ * reset the stream, answer the client 502, keep the connection). Header *content* (tokens,
+ * CR/LF/NUL) is the proxy's business, also answered with INVALID_HEAD.
  */
 export function decodeResponseHead(payload: Buffer): ResponseHead {
   const reader: MsgpackReader = new MsgpackReader(payload);
@@ -43,7 +46,9 @@ export function decodeResponseHead(payload: Buffer): ResponseHead {
       case 'status':
         if (status !== -1) reader.fail('response.status', 'key appears twice');
         status = reader.readUint('response.status');
-        if (status < 100 || status > 599) reader.fail('response.status', `${status} is not in 100…599`);
+        // SPEC §8.1: a well-formed head with a status out of range is rejected for its stream only.
+        if (status < 100 || status > 599)
+          throw new ProtocolError('INVALID_HEAD', `response.status: ${status} is not in 100…599`);
         break;
       case 'headers':
         if (headers) reader.fail('response.headers', 'key appears twice');
@@ -53,7 +58,7 @@ export function decodeResponseHead(payload: Buffer): ResponseHead {
         reason = reader.readStr('response.reason');
         break;
       default:
-        reader.skip(`response.${key}`);
+        reader.skip(`response.${key}`, 2);
     }
   }
   if (!reader.atEnd()) reader.fail('response', 'bytes left over after the map');
