@@ -37,6 +37,8 @@ export class StaticRequest implements ExchangeHandler {
   /** Set by onResponseDrain; cleared before each write that might fill the socket. */
   #drained = true;
   #wakeWriter: (() => void) | null = null;
+  /** The front said the client is gone: call nothing on the exchange any more. */
+  #aborted = false;
 
   constructor(exchange: Exchange, config: StaticConfig) {
     this.#exchange = exchange;
@@ -77,6 +79,7 @@ export class StaticRequest implements ExchangeHandler {
   }
 
   onAbort(_reason: AbortReason): void {
+    this.#aborted = true;
     if (this.#state === 'done') return;
     this.#state = 'done';
     this.#release();
@@ -90,7 +93,12 @@ export class StaticRequest implements ExchangeHandler {
       await this.#serveFile(segments);
     } catch {
       // Unexpected (a read error mid-file, a bug): before the head a 500, after it a cut connection.
-      this.#fail(500, 'internal error');
+      try {
+        this.#fail(500, 'internal error');
+      } catch {
+        // The exchange itself threw (its connection is already gone): nothing is left to tell, and
+        // a rejection here would be unhandled. #fail released the file before calling out.
+      }
     }
   }
 
@@ -190,8 +198,10 @@ export class StaticRequest implements ExchangeHandler {
 
   /** Sends `length` bytes from `position`, one chunk at a time, waiting for drain when told to. */
   async #stream(position: number, length: number): Promise<void> {
+    const handle = this.#handle;
+    // The front may report an abort from inside writeResponseHead; then there is nothing to send.
+    if (handle === null || this.#aborted) return;
     this.#state = 'streaming';
-    const handle = this.#handle as FileHandle;
     let remaining = length;
     while (remaining > 0) {
       const buffer = Buffer.allocUnsafe(Math.min(CHUNK_SIZE, remaining));
@@ -206,14 +216,11 @@ export class StaticRequest implements ExchangeHandler {
       remaining -= bytesRead;
       this.#drained = false;
       // subarray, never the whole buffer, on a short read: allocUnsafe memory must not leak out.
-      if (
-        !this.#exchange.writeResponseBody(
-          bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead),
-        )
-      ) {
-        if (!this.#drained) await new Promise<void>((resolve) => (this.#wakeWriter = resolve));
-        if (this.#state !== 'streaming') return;
+      const chunk = bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+      if (!this.#exchange.writeResponseBody(chunk) && !this.#drained) {
+        await new Promise<void>((resolve) => (this.#wakeWriter = resolve));
       }
+      if (this.#state !== 'streaming') return;
     }
     this.#state = 'done';
     this.#release();
@@ -224,7 +231,7 @@ export class StaticRequest implements ExchangeHandler {
     this.#state = 'done';
     this.#release();
     this.#exchange.writeResponseHead(status, reason, fields);
-    this.#exchange.endResponse(null);
+    if (!this.#aborted) this.#exchange.endResponse(null);
   }
 
   #redirectToSlash(): void {
@@ -239,7 +246,7 @@ export class StaticRequest implements ExchangeHandler {
 
   /** Ends the exchange with an error response, or a cut connection once the head is out. */
   #fail(status: number, message: string, fields?: HeaderPairs): void {
-    if (this.#state === 'done') return;
+    if (this.#state === 'done' || this.#aborted) return;
     this.#state = 'done';
     this.#release();
     this.#exchange.respondError(status, message, fields);

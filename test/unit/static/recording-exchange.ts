@@ -27,6 +27,8 @@ export interface RecordingOptions {
   autoDrain?: boolean;
   /** Keep the body bytes (false for multi-GiB bodies: only the count and the tail are kept). */
   keepBody?: boolean;
+  /** Report the client gone from inside this call, as a front may when the socket write fails. */
+  abortDuring?: 'writeResponseHead' | 'writeResponseBody';
 }
 
 export interface RecordedError {
@@ -79,6 +81,7 @@ export class RecordingExchange implements Exchange {
   readonly #highWaterMark: number;
   readonly #autoDrain: boolean;
   readonly #keepBody: boolean;
+  readonly #abortDuring: string | undefined;
   #finish!: () => void;
   #headWritten = false;
 
@@ -99,6 +102,7 @@ export class RecordingExchange implements Exchange {
     this.#highWaterMark = options.highWaterMark ?? Infinity;
     this.#autoDrain = options.autoDrain ?? true;
     this.#keepBody = options.keepBody ?? true;
+    this.#abortDuring = options.abortDuring;
     this.finished = new Promise((resolve) => (this.#finish = resolve));
   }
 
@@ -140,6 +144,7 @@ export class RecordingExchange implements Exchange {
     this.status = status;
     this.reason = reason;
     this.headers = headers;
+    if (this.#abortDuring === 'writeResponseHead') this.abort('client-gone');
   }
 
   writeResponseBody(chunk: Buffer): boolean {
@@ -157,6 +162,10 @@ export class RecordingExchange implements Exchange {
     );
     this.buffered += chunk.length;
     this.maxBuffered = Math.max(this.maxBuffered, this.buffered);
+    if (this.#abortDuring === 'writeResponseBody') {
+      this.abort('client-gone');
+      return true;
+    }
     if (this.buffered < this.#highWaterMark) return true;
     this.full = true;
     if (this.#autoDrain) setImmediate(() => this.drain());
@@ -194,6 +203,7 @@ export class RecordingExchange implements Exchange {
 
   /** The client went away. */
   abort(reason: AbortReason = 'client-gone'): void {
+    if (this.aborted !== null) return;
     this.aborted = reason;
     this.handler?.onAbort(reason);
     this.#finish();

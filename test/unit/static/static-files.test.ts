@@ -532,6 +532,32 @@ describe('StaticFiles: streaming and backpressure', () => {
     });
   });
 
+  it.each<[string, string, RecordingOptions]>([
+    ['the head of a 200', 'data.bin', { abortDuring: 'writeResponseHead' }],
+    [
+      'the head of a 206',
+      'data.bin',
+      { abortDuring: 'writeResponseHead', headers: [['range', 'bytes=0-9']] },
+    ],
+    ['the head of a HEAD response', 'data.bin', { abortDuring: 'writeResponseHead', method: 'HEAD' }],
+    [
+      'the head of a 304',
+      'data.bin',
+      { abortDuring: 'writeResponseHead', headers: [['if-none-match', '*']] },
+    ],
+    ['the first body write', 'data.bin', { abortDuring: 'writeResponseBody' }],
+  ])('calls nothing more once the client is reported gone during %s', async (_name, relative, options) => {
+    await expectAllClosed(async () => {
+      const exchange = new RecordingExchange({ path: `/static/${relative}`, ...options });
+      files.handle(exchange, relative);
+      await exchange.finished;
+      await new Promise((r) => setTimeout(r, 20));
+      expect(exchange.aborted).toBe('client-gone');
+      expect(exchange.violations).toEqual([]);
+      expect(exchange.bodyWrites).toBeLessThanOrEqual(1);
+    });
+  });
+
   it('cuts the connection when the file shrinks after the head was sent', async () => {
     const path = join(root, 'shrinking.bin');
     await writeFile(path, data);
