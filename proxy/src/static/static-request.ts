@@ -48,9 +48,12 @@ export class StaticRequest implements ExchangeHandler {
   start(relativePath: string): void {
     const exchange = this.#exchange;
     exchange.handler = this;
-    exchange.startRequestBody();
-    // A GET or HEAD body has no defined meaning (RFC 9110 §9.3.1): let the front drop it.
-    if (exchange.head.bodyLength !== 0) exchange.discardRequestBody();
+    // A request body has no meaning here (RFC 9110 §9.3.1 for GET and HEAD; any other method gets a
+    // 405): say so up front instead of starting it, so the front never sends `100 Continue` for a
+    // body nobody reads (RFC 9110 §10.1.1 lets a server answer with the final status instead), and
+    // drains or closes as it sees fit. Without a body, starting it is what lets the front move on.
+    if (exchange.head.bodyLength === 0) exchange.startRequestBody();
+    else exchange.discardRequestBody();
 
     const method = exchange.head.method;
     if (method !== 'GET' && method !== 'HEAD') {

@@ -94,7 +94,7 @@ export class RecordingExchange implements Exchange {
       httpVersion: 'HTTP/1.1',
       headers: options.headers ?? [],
       host: 'localhost',
-      bodyLength: options.bodyLength ?? 0,
+      bodyLength: options.bodyLength === undefined ? 0 : options.bodyLength,
       expectContinue: false,
       upgrade: '',
       keepAlive: true,
