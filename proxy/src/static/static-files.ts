@@ -20,6 +20,14 @@ const OPTION_KEYS: ReadonlySet<string> = new Set(['root', 'index', 'maxAgeSecond
  * ranges with 206 and 416, index files for directories but never listings, dotfiles never, and no
  * path or symlink that leads outside the root. Files are streamed in chunks with backpressure.
  *
+ * Responses: 200 and 206 (with ETag, Last-Modified, Accept-Ranges, Content-Type, Content-Length);
+ * 304 (ETag, Cache-Control only); 301 to the slash form for a directory named without one (query
+ * kept); through `respondError`: 400 for a path that is not well-formed percent-encoding, 404 for
+ * anything missing, refused or off limits (traversal, NUL, backslash, encoded slash, dotfiles,
+ * symlinks out of the root, directories without an index, FIFOs and devices), 403 for EACCES,
+ * 405 with `Allow: GET, HEAD`, 412, 416 with `Content-Range: bytes *\/size`, 500 for other errors
+ * (after the head: a cut connection).
+ *
  * @example
  * const assets = new StaticFiles({ root: '/srv/app/static', maxAgeSeconds: 3600 });
  * // in the dispatcher, for GET /static/css/site.css with the route prefix '/static/':
