@@ -1,0 +1,741 @@
+import { errorCodeName, type Environ, type HeaderPairs, type ResponseHead } from '@gatewire/protocol';
+import type { Logger } from 'pino';
+import { ProxyError, type ProxyErrorCode } from '../errors/proxy-error.js';
+import type { AbortReason, Exchange, ExchangeHandler } from '../http/exchange.js';
+import type { QueueNode } from '../upstream/wait-queue.js';
+import type { UpstreamGroup, UpstreamWaiter } from '../upstream/upstream-group.js';
+import type { WorkerConnection } from '../upstream/worker-connection.js';
+import type { WorkerEndpoint } from '../upstream/worker-endpoint.js';
+import type { StreamFailure, StreamListener, WorkerStream } from '../upstream/worker-stream.js';
+import { BodySpool, type SpoolSink } from './body-spool.js';
+import { buildEnviron } from './environ-builder.js';
+import { resolveForwarding, type Forwarding } from './forwarded-headers.js';
+import { stripResponseHopByHop } from './hop-by-hop.js';
+import { validateResponseHead } from './response-head-validation.js';
+import type { TrustedProxies } from './trusted-proxies.js';
+
+/** `on`: always buffer; `off`: always stream; `auto`: buffer for low-concurrency workers. */
+export type BufferingMode = 'on' | 'off' | 'auto';
+
+/** A route to an upstream group, resolved from the config. */
+export interface UpstreamRoute {
+  readonly group: UpstreamGroup;
+  readonly buffering: BufferingMode;
+  /** Workers advertising max_streams ≤ this are low-concurrency (buffering auto). */
+  readonly bufferingThreshold: number;
+  /** SPEC §7.2 script_name: the route prefix when the app is mounted there, else ''. */
+  readonly scriptName: string;
+}
+
+/** Settings and services shared by every request; the dispatcher provides them. */
+export interface RequestContext {
+  readonly trustedProxies: TrustedProxies;
+  readonly serverName: string;
+  /** Time to the response head, and idle time between response DATA frames. */
+  readonly responseTimeoutMs: number;
+  readonly tunnelIdleTimeoutMs: number;
+  /** Attempts for a request no worker processed (refused, above GOAWAY, connection failed before writing). */
+  readonly maxAttempts: number;
+  readonly retryAfterSeconds: number;
+  readonly bufferMemoryBytes: number;
+  /** A buffered response holds at most this many unread bytes; then the worker is slowed down. */
+  readonly bufferMaxBytes: number;
+  readonly tempDir: string;
+  readonly logger: Logger;
+  /** The request is over (completed, failed or aborted). */
+  requestFinished(request: ProxiedRequest): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+/** Request body chunks at least this long are copied when held past onRequestBody (the encoder copies smaller ones). */
+const COPY_THRESHOLD = 4096;
+const SPOOL_READ_SIZE = 64 * 1024;
+
+function onUpstreamTimer(request: ProxiedRequest): void {
+  request.upstreamTimerFired();
+}
+
+/**
+ * One request on its way to a worker and back: the ExchangeHandler the front talks to, the
+ * StreamListener the worker connection talks to, the waiter the group queues, and the sink of its
+ * body spools. All per-request state lives here (STYLE #1): no closures per request.
+ */
+export class ProxiedRequest implements ExchangeHandler, StreamListener, UpstreamWaiter, SpoolSink {
+  // QueueNode / UpstreamWaiter
+  queuePrev: QueueNode | null = null;
+  queueNext: QueueNode | null = null;
+  queued = false;
+  queueTimer: NodeJS.Timeout | null = null;
+  readonly needsUpgrade: boolean;
+
+  readonly exchange: Exchange;
+  readonly #route: UpstreamRoute;
+  readonly #ctx: RequestContext;
+  #environ: Environ | null = null;
+  #forwarding: Forwarding | null = null;
+  #log: Logger | null = null;
+  #done = false;
+  #attempts = 0;
+  #endpoint: WorkerEndpoint | null = null;
+  #connection: WorkerConnection | null = null;
+  #stream: WorkerStream | null = null;
+
+  // request side
+  #bodyStarted = false;
+  #requestEnded = false;
+  #requestTrailers: HeaderPairs | null = null;
+  /** The request's END_STREAM went to the current worker. */
+  #requestSent = false;
+  /** Client bytes not yet sent for lack of credit (streaming mode). */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #clientPaused = false;
+  /** Body bytes sent to any worker: once non-zero a streamed body cannot be replayed. */
+  #bodySent = 0;
+  #requestSpool: BodySpool | null = null;
+
+  // response side
+  #headReceived = false;
+  #headWritten = false;
+  #discardBody = false;
+  #tunnel = false;
+  #clientBlocked = false;
+  /** Response bytes received and not yet granted back to the worker. */
+  #unconsumed = 0;
+  #responseSpool: BodySpool | null = null;
+  #spoolBlocked = false;
+  #responseTrailers: HeaderPairs | null = null;
+  #workerDone = false;
+
+  // upstream timeout
+  #timer: NodeJS.Timeout | null = null;
+  #lastActivity = 0;
+
+  constructor(exchange: Exchange, route: UpstreamRoute, ctx: RequestContext) {
+    this.exchange = exchange;
+    this.#route = route;
+    this.#ctx = ctx;
+    this.needsUpgrade = exchange.head.upgrade !== '';
+  }
+
+  start(): void {
+    const exchange = this.exchange;
+    exchange.handler = this;
+    exchange.upstream = this.#route.group.name;
+    const forwarding = resolveForwarding(
+      exchange.connection,
+      exchange.head.headers,
+      exchange.head.host,
+      this.#ctx.trustedProxies,
+    );
+    // A request id from a trusted proxy is adopted before anything is written (exchange.ts).
+    if (forwarding.requestId !== null) exchange.requestId = forwarding.requestId;
+    const bodyLength = exchange.head.bodyLength;
+    if (!this.needsUpgrade && bodyLength !== 0 && this.#bufferRequests()) {
+      // Request buffering: the whole body first, then a worker slot (slow uploads never pin a sync worker).
+      this.#requestSpool = new BodySpool(
+        { memoryBytes: this.#ctx.bufferMemoryBytes, tempDir: this.#ctx.tempDir, retain: true },
+        this,
+      );
+      this.#bodyStarted = true;
+      this.#forwarding = forwarding;
+      exchange.startRequestBody();
+      return;
+    }
+    this.#forwarding = forwarding;
+    this.#acquire(null);
+  }
+
+  #bufferRequests(): boolean {
+    const mode = this.#route.buffering;
+    return mode === 'on' || (mode === 'auto' && this.#route.group.lowConcurrency);
+  }
+
+  #acquire(avoid: WorkerEndpoint | null): void {
+    try {
+      this.#route.group.acquire(this, avoid);
+    } catch (error) {
+      this.#failWith(error);
+    }
+  }
+
+  // ---- UpstreamWaiter ---------------------------------------------------------------------------
+
+  onWorkerAssigned(endpoint: WorkerEndpoint, connection: WorkerConnection): void {
+    if (this.#done) return;
+    this.#attempts++;
+    const environ = this.#environ ?? this.#buildEnviron();
+    const head = this.exchange.head;
+    let endStream: boolean;
+    if (this.needsUpgrade) endStream = false;
+    else if (this.#requestSpool !== null)
+      endStream = this.#requestSpool.size === 0 && this.#requestTrailers === null;
+    else if (head.bodyLength === 0) endStream = true;
+    else endStream = this.#requestEnded && this.#pendingBytes === 0 && this.#requestTrailers === null;
+    let stream: WorkerStream;
+    try {
+      stream = connection.openStream(this, environ, endStream);
+    } catch (error) {
+      this.#failWith(error);
+      return;
+    }
+    this.#endpoint = endpoint;
+    this.#connection = connection;
+    this.#stream = stream;
+    this.#requestSent = endStream;
+    this.exchange.upstream = endpoint.label;
+    this.#touch();
+    this.#armTimer();
+    if (this.needsUpgrade) return; // SPEC §13: no DATA before the final RESPONSE
+    if (this.#requestSpool !== null) {
+      this.#requestSpool.rewind();
+      this.#pumpRequestSpool();
+    } else if (!this.#bodyStarted) {
+      this.#bodyStarted = true;
+      this.exchange.startRequestBody();
+    } else this.#flushPending();
+  }
+
+  onWaitFailed(error: ProxyError): void {
+    this.#fail(error);
+  }
+
+  #buildEnviron(): Environ {
+    const head = this.exchange.head;
+    const spool = this.#requestSpool;
+    let bodyLength = head.bodyLength;
+    let extra: HeaderPairs | null = null;
+    if (spool !== null) {
+      // A buffered chunked body has a known length now: announce it (as nginx does).
+      if (bodyLength === null) extra = [['content-length', String(spool.size)]];
+      bodyLength = spool.size;
+    }
+    const environ = buildEnviron(this.exchange, {
+      forwarding: this.#forwarding!,
+      serverName: this.#ctx.serverName,
+      scriptName: this.#route.scriptName,
+      bodyLength,
+      extraHeaders: extra,
+    });
+    this.#environ = environ;
+    return environ;
+  }
+
+  // ---- ExchangeHandler: request body from the client ----------------------------------------------
+
+  onRequestBody(chunk: Buffer): void {
+    if (this.#done || chunk.length === 0) return;
+    this.#touch();
+    const spool = this.#requestSpool;
+    if (spool !== null) {
+      if (!spool.write(chunk)) this.#pauseClient();
+      return;
+    }
+    if (this.#workerDone && !this.#tunnel) return; // early response: the rest of the body is discarded
+    const stream = this.#stream;
+    if (stream !== null && this.#pendingBytes === 0) {
+      const credit = stream.sendCredit;
+      if (credit >= chunk.length) {
+        this.#send(stream, chunk.length >= COPY_THRESHOLD ? copy(chunk) : chunk, false);
+        return;
+      }
+      if (credit > 0) {
+        this.#send(stream, copy(chunk.subarray(0, credit)), false);
+        chunk = chunk.subarray(credit);
+      }
+    }
+    const held = copy(chunk);
+    this.#pending.push(held);
+    this.#pendingBytes += held.length;
+    this.#pauseClient();
+  }
+
+  onRequestEnd(trailers: HeaderPairs | null): void {
+    if (this.#done) return;
+    this.#requestEnded = true;
+    this.#requestTrailers = trailers !== null && trailers.length > 0 ? trailers : null;
+    this.#touch();
+    const spool = this.#requestSpool;
+    if (spool !== null) {
+      if (spool.ended) return;
+      spool.end();
+      if (this.#stream === null && !this.queued) this.#acquire(null);
+      return;
+    }
+    if (this.#stream !== null && this.#pendingBytes === 0 && (!this.#workerDone || this.#tunnel)) {
+      this.#endRequest(this.#stream);
+    }
+  }
+
+  onResponseDrain(): void {
+    if (this.#done) return;
+    this.#clientBlocked = false;
+    this.#touch();
+    if (this.#responseSpool !== null) {
+      this.#pumpResponseSpool();
+      return;
+    }
+    const unconsumed = this.#unconsumed;
+    this.#unconsumed = 0;
+    if (this.#stream !== null) this.#connection!.consumed(this.#stream, unconsumed);
+  }
+
+  onAbort(reason: AbortReason): void {
+    if (this.#done) return;
+    this.#done = true;
+    if (reason !== 'client-gone') {
+      this.#logger().info({ reason, worker: this.#endpoint?.label }, 'request aborted on the client side');
+    }
+    // SPEC §10: the client went away: RESET CANCEL, the worker stops processing.
+    this.#release('CANCEL');
+    this.#ctx.requestFinished(this);
+  }
+
+  // ---- sending the request body --------------------------------------------------------------------
+
+  #send(stream: WorkerStream, chunk: Buffer, end: boolean): void {
+    this.#bodySent += chunk.length;
+    this.#connection!.sendData(stream, chunk, end);
+    if (end) this.#requestFullySent();
+  }
+
+  #endRequest(stream: WorkerStream): void {
+    if (this.#requestTrailers !== null) this.#connection!.sendTrailers(stream, this.#requestTrailers);
+    else this.#connection!.sendData(stream, EMPTY, true);
+    this.#requestFullySent();
+  }
+
+  #requestFullySent(): void {
+    this.#requestSent = true;
+    this.#touch();
+    // A tunnel ends when both directions have (SPEC §13 step 2).
+    if (this.#tunnel && this.#workerDone) this.#finish();
+  }
+
+  #flushPending(): void {
+    const stream = this.#stream;
+    if (stream === null) return;
+    while (this.#pending.length > 0) {
+      const credit = stream.sendCredit;
+      if (credit <= 0) return;
+      const chunk = this.#pending[0];
+      if (chunk.length <= credit) {
+        this.#pending.shift();
+        this.#pendingBytes -= chunk.length;
+        this.#send(stream, chunk, false);
+      } else {
+        this.#pending[0] = chunk.subarray(credit);
+        this.#pendingBytes -= credit;
+        this.#send(stream, chunk.subarray(0, credit), false);
+        return;
+      }
+    }
+    if (this.#requestEnded) {
+      if (!this.#requestSent) this.#endRequest(stream);
+    } else this.#resumeClient();
+  }
+
+  #pumpRequestSpool(): void {
+    const stream = this.#stream;
+    const spool = this.#requestSpool!;
+    if (stream === null || this.#requestSent) return;
+    for (;;) {
+      const credit = stream.sendCredit;
+      if (credit <= 0) return;
+      const chunk = spool.read(Math.min(credit, SPOOL_READ_SIZE));
+      if (chunk === null) {
+        if (spool.drained) this.#endRequest(stream);
+        return;
+      }
+      this.#send(stream, chunk, false);
+    }
+  }
+
+  #pauseClient(): void {
+    if (this.#clientPaused) return;
+    this.#clientPaused = true;
+    this.exchange.pauseRequestBody();
+  }
+
+  #resumeClient(): void {
+    if (!this.#clientPaused) return;
+    this.#clientPaused = false;
+    this.exchange.resumeRequestBody();
+  }
+
+  // ---- StreamListener: the worker's side ---------------------------------------------------------------
+
+  onRequestWritable(): void {
+    if (this.#done) return;
+    this.#touch();
+    if (this.#requestSpool !== null) this.#pumpRequestSpool();
+    else this.#flushPending();
+  }
+
+  onInformational(status: number, headers: HeaderPairs): void {
+    if (this.#done || this.#headWritten) return;
+    this.#touch();
+    // The front answers Expect: 100-continue itself; other 1xx (103 Early Hints) are forwarded.
+    if (status === 100) return;
+    const problem = validateResponseHead({ status, headers, reason: '' });
+    if (problem !== null) {
+      this.#invalidHead(problem);
+      return;
+    }
+    this.exchange.writeInformational(status, stripResponseHopByHop(headers, false));
+  }
+
+  onResponseHead(head: ResponseHead, endStream: boolean): void {
+    if (this.#done) return;
+    this.#touch();
+    let problem = validateResponseHead(head);
+    if (problem === null && head.status === 101 && !this.needsUpgrade)
+      problem = 'status 101 for a request that asked for no upgrade';
+    if (problem !== null) {
+      this.#invalidHead(problem);
+      return;
+    }
+    this.#headReceived = true;
+    const exchange = this.exchange;
+    if (head.status === 101) {
+      // SPEC §13 step 2: the stream becomes a tunnel.
+      this.#tunnel = true;
+      this.#headWritten = true;
+      exchange.switchProtocols(stripResponseHopByHop(head.headers, true));
+      this.#bodyStarted = true;
+      exchange.startRequestBody();
+      if (endStream) exchange.endResponse(null);
+      return;
+    }
+    if (this.needsUpgrade) {
+      // SPEC §13 step 3: an ordinary answer; the request (which had no body) ends here.
+      const stream = this.#stream!;
+      if (!stream.localEnded) this.#endRequest(stream);
+    }
+    const status = head.status;
+    this.#discardBody = exchange.head.method === 'HEAD' || status === 204 || status === 304;
+    exchange.writeResponseHead(status, head.reason, stripResponseHopByHop(head.headers, false));
+    this.#headWritten = true;
+    if (this.needsUpgrade && !this.#bodyStarted) {
+      this.#bodyStarted = true;
+      exchange.startRequestBody();
+    }
+    if (endStream) {
+      this.#responseComplete(null);
+      return;
+    }
+    if (!this.#discardBody && this.#bufferResponses()) {
+      this.#responseSpool = new BodySpool(
+        { memoryBytes: this.#ctx.bufferMemoryBytes, tempDir: this.#ctx.tempDir, retain: false },
+        this,
+      );
+    }
+  }
+
+  #bufferResponses(): boolean {
+    const mode = this.#route.buffering;
+    return mode === 'on' || (mode === 'auto' && this.#endpoint!.capacity <= this.#route.bufferingThreshold);
+  }
+
+  onResponseData(chunk: Buffer, endStream: boolean): void {
+    if (this.#done) return;
+    this.#lastActivity = performance.now();
+    const length = chunk.length;
+    const stream = this.#stream!;
+    if (this.#discardBody) {
+      // SPEC §8.1: no body for HEAD, 204, 304; any DATA is dropped.
+      this.#connection!.consumed(stream, length);
+    } else if (this.#responseSpool !== null) {
+      if (length > 0) {
+        if (!this.#responseSpool.write(chunk)) this.#spoolBlocked = true;
+        this.#unconsumed += length;
+        this.#grantBuffered();
+      }
+    } else if (length > 0) {
+      const accepted = this.exchange.writeResponseBody(chunk);
+      if (this.#clientBlocked || !accepted) {
+        // Hold the credit until the client drains: the worker sends at most a window ahead (SPEC §9).
+        this.#clientBlocked = true;
+        this.#unconsumed += length;
+      } else this.#connection!.consumed(stream, length);
+    }
+    if (endStream) this.#responseComplete(null);
+    else if (this.#responseSpool !== null) this.#pumpResponseSpool();
+  }
+
+  onResponseTrailers(trailers: HeaderPairs): void {
+    if (this.#done) return;
+    this.#responseComplete(stripResponseHopByHop(trailers, false));
+  }
+
+  onStreamReset(code: number, message: string): void {
+    if (this.#done) return;
+    this.#stream = null;
+    const name = errorCodeName(code);
+    if (name === 'REFUSED_STREAM') {
+      this.#retryOrFail(`worker refused the stream${message ? `: ${message}` : ''}`);
+      return;
+    }
+    const detail = `worker reset the stream with ${name}${message ? `: ${message}` : ''}`;
+    this.#fail(new ProxyError(name === 'TIMEOUT' ? 'WORKER_TIMEOUT' : 'WORKER_RESET', detail));
+  }
+
+  onStreamFailed(failure: StreamFailure, message: string): void {
+    if (this.#done) return;
+    this.#stream = null;
+    if (failure === 'refused') {
+      this.#retryOrFail(message);
+      return;
+    }
+    this.#fail(new ProxyError(failure === 'protocol-error' ? 'PROTOCOL_VIOLATION' : 'WORKER_DIED', message));
+  }
+
+  // ---- response completion --------------------------------------------------------------------------
+
+  #responseComplete(trailers: HeaderPairs | null): void {
+    this.#workerFinished();
+    if (this.#tunnel) {
+      // The worker half-closed its direction of the tunnel.
+      this.exchange.endResponse(null);
+      if (this.#requestSent) this.#finish();
+      return;
+    }
+    const spool = this.#responseSpool;
+    if (spool !== null) {
+      this.#responseTrailers = trailers;
+      spool.end();
+      this.#pumpResponseSpool();
+      return;
+    }
+    this.exchange.endResponse(trailers);
+    this.#finish();
+  }
+
+  /** The worker has sent its whole response: its slot is free (the request side ends now too). */
+  #workerFinished(): void {
+    this.#workerDone = true;
+    this.#endpoint?.recordSuccess();
+    const stream = this.#stream;
+    if (this.#tunnel) return; // a tunnel's stream lives until both directions end
+    this.#stream = null;
+    this.#clearTimer();
+    if (stream !== null && !stream.closed) {
+      // SPEC §10 early response: the body is no longer wanted.
+      this.#connection!.resetStream(stream, 'NO_ERROR');
+      if (!this.#requestEnded) this.exchange.discardRequestBody();
+    }
+    if (this.#requestSpool !== null) {
+      this.#requestSpool.close();
+      this.#requestSpool = null;
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+
+  #pumpResponseSpool(): void {
+    const spool = this.#responseSpool;
+    if (spool === null || this.#clientBlocked || this.#done) return;
+    for (;;) {
+      const chunk = spool.read(SPOOL_READ_SIZE);
+      if (chunk === null) break;
+      if (!this.exchange.writeResponseBody(chunk)) {
+        this.#clientBlocked = true;
+        break;
+      }
+    }
+    this.#grantBuffered();
+    if (!this.#clientBlocked && spool.drained) {
+      this.exchange.endResponse(this.#responseTrailers);
+      this.#finish();
+    }
+  }
+
+  /** Buffered response: credit goes back at worker speed, until the spool holds bufferMaxBytes unread. */
+  #grantBuffered(): void {
+    const stream = this.#stream;
+    if (stream === null || this.#unconsumed === 0 || this.#spoolBlocked) return;
+    if (this.#responseSpool!.unread >= this.#ctx.bufferMaxBytes) return;
+    const unconsumed = this.#unconsumed;
+    this.#unconsumed = 0;
+    this.#connection!.consumed(stream, unconsumed);
+  }
+
+  // ---- SpoolSink ------------------------------------------------------------------------------------------
+
+  onSpoolReadable(): void {
+    if (this.#done) return;
+    if (this.#responseSpool !== null) this.#pumpResponseSpool();
+    else if (this.#requestSpool !== null) this.#pumpRequestSpool();
+  }
+
+  onSpoolDrain(): void {
+    if (this.#done) return;
+    if (this.#responseSpool !== null) {
+      this.#spoolBlocked = false;
+      this.#grantBuffered();
+    } else this.#resumeClient();
+  }
+
+  onSpoolError(error: Error): void {
+    if (this.#done) return;
+    this.#logger().error({ err: error }, 'temporary file for a buffered body failed');
+    this.#fail(new ProxyError('BUFFERING_FAILED', error.message));
+  }
+
+  // ---- retries, failures, timeouts ----------------------------------------------------------------------
+
+  #retryOrFail(reason: string): void {
+    const replayable = this.#requestSpool !== null || this.#bodySent === 0;
+    if (this.#headReceived || !replayable) {
+      this.#fail(
+        new ProxyError(
+          'WORKER_RESET',
+          `${reason}; the request body was already sent, so it cannot be retried`,
+        ),
+      );
+      return;
+    }
+    if (this.#attempts >= this.#ctx.maxAttempts) {
+      this.#fail(new ProxyError('RETRIES_EXHAUSTED', `${reason} (after ${this.#attempts} attempts)`));
+      return;
+    }
+    this.#logger().debug(
+      { worker: this.#endpoint?.label, reason, attempt: this.#attempts },
+      'retrying on another worker',
+    );
+    this.#clearTimer();
+    const avoid = this.#endpoint;
+    this.#connection = null;
+    this.#requestSent = false;
+    this.#acquire(avoid);
+  }
+
+  #invalidHead(problem: string): void {
+    const stream = this.#stream;
+    // SPEC §8.1: RESET INVALID_HEAD to the worker, 502 to the client.
+    if (stream !== null) this.#connection!.resetStream(stream, 'INVALID_HEAD', problem);
+    this.#stream = null;
+    this.#endpoint?.recordFailure(problem);
+    this.#fail(new ProxyError('INVALID_RESPONSE_HEAD', problem));
+  }
+
+  /** Public only for the timer trampoline. */
+  upstreamTimerFired(): void {
+    this.#timer = null;
+    if (this.#done || this.#stream === null) return;
+    const limit = this.#tunnel ? this.#ctx.tunnelIdleTimeoutMs : this.#ctx.responseTimeoutMs;
+    const now = performance.now();
+    if (!this.#waitingOnWorker()) {
+      this.#lastActivity = now;
+      this.#armTimer();
+      return;
+    }
+    const idle = now - this.#lastActivity;
+    if (idle < limit) {
+      this.#timer = setTimeout(onUpstreamTimer, limit - idle + 1, this);
+      return;
+    }
+    if (this.#tunnel) {
+      this.#fail(new ProxyError('UPSTREAM_TIMEOUT', `tunnel idle for ${limit} ms`));
+      return;
+    }
+    this.#endpoint?.recordFailure('response timeout');
+    this.#fail(
+      new ProxyError(
+        'UPSTREAM_TIMEOUT',
+        this.#headReceived ? `no response data for ${limit} ms` : `no response head within ${limit} ms`,
+      ),
+    );
+  }
+
+  /**
+   * Whether the clock runs against the worker: not while the proxy waits for the client (its body,
+   * or its reading of the response), which the front's own timeouts cover.
+   */
+  #waitingOnWorker(): boolean {
+    if (this.#tunnel) return true;
+    if (this.#headReceived) return !this.#clientBlocked && !this.#spoolBlocked;
+    if (this.#requestSent || this.#requestSpool !== null) return true;
+    return this.#pendingBytes > 0; // otherwise the body is still coming from the client
+  }
+
+  #touch(): void {
+    this.#lastActivity = performance.now();
+  }
+
+  #armTimer(): void {
+    if (this.#timer !== null) return;
+    const limit = this.#tunnel ? this.#ctx.tunnelIdleTimeoutMs : this.#ctx.responseTimeoutMs;
+    this.#timer = setTimeout(onUpstreamTimer, limit, this);
+  }
+
+  #clearTimer(): void {
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #failWith(error: unknown): void {
+    if (error instanceof ProxyError) this.#fail(error);
+    else {
+      this.#logger().error({ err: error }, 'internal error while dispatching');
+      this.#fail(new ProxyError('WORKER_UNAVAILABLE', String(error)));
+    }
+  }
+
+  /** Ends the exchange with the error's status (or a closed connection once the head went out). */
+  #fail(error: ProxyError): void {
+    if (this.#done) return;
+    this.#done = true;
+    const status = error.status;
+    const fields = {
+      code: error.code,
+      status: this.#headWritten ? 0 : status,
+      worker: this.#endpoint?.label,
+      attempts: this.#attempts,
+      detail: error.message,
+    };
+    if (status >= 500) this.#logger().warn(fields, 'upstream request failed');
+    else this.#logger().info(fields, 'request refused by the proxy');
+    this.#release('CANCEL');
+    const headers: HeaderPairs | undefined =
+      status === 503 ? [['retry-after', String(this.#ctx.retryAfterSeconds)]] : undefined;
+    this.exchange.respondError(status, publicMessage(error.code), headers);
+    this.#ctx.requestFinished(this);
+  }
+
+  #finish(): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#release('CANCEL');
+    this.#ctx.requestFinished(this);
+  }
+
+  /** Frees everything the request holds: queue slot, stream, spools, timer. */
+  #release(resetCode: 'CANCEL'): void {
+    this.#clearTimer();
+    if (this.queued) this.#route.group.cancel(this);
+    const stream = this.#stream;
+    this.#stream = null;
+    if (stream !== null && !stream.closed) this.#connection!.resetStream(stream, resetCode);
+    if (this.#requestSpool !== null) this.#requestSpool.close();
+    if (this.#responseSpool !== null) this.#responseSpool.close();
+    this.#requestSpool = null;
+    this.#responseSpool = null;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+  }
+
+  #logger(): Logger {
+    return (this.#log ??= this.#ctx.logger.child({ requestId: this.exchange.requestId }));
+  }
+}
+
+function copy(chunk: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(chunk.length);
+  chunk.copy(out);
+  return out;
+}
+
+function publicMessage(code: ProxyErrorCode): string {
+  return new ProxyError(code).message;
+}

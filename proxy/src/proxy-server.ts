@@ -1,0 +1,120 @@
+import type { Logger } from 'pino';
+import type { ProxyConfig } from './config/config.js';
+import { GatewireDispatcher, type RouteTarget, type StaticHandler } from './dispatch/dispatcher.js';
+import { Router, type RouteSpec } from './dispatch/router.js';
+import { TrustedProxies } from './dispatch/trusted-proxies.js';
+import { AccessLog } from './log/access-log.js';
+import { StaticFiles } from './static/static-files.js';
+import type { HostLookup } from './upstream/dns-discovery.js';
+import type { UpstreamGroup } from './upstream/upstream-group.js';
+import { buildUpstreams, type Upstream } from './upstreams.js';
+
+export interface GatewireProxyOptions {
+  readonly logger: Logger;
+  /** Replaces DNS for tcp:// upstreams (tests). */
+  readonly lookup?: HostLookup;
+}
+
+/**
+ * Everything behind the HTTP front: upstream groups and their discovery, the router, the
+ * dispatcher and the access log, with one lifecycle: start → serving → draining → closed.
+ */
+export class GatewireProxy {
+  readonly config: ProxyConfig;
+  readonly dispatcher: GatewireDispatcher;
+  readonly accessLog: AccessLog;
+  readonly #upstreams: Map<string, Upstream>;
+  readonly #log: Logger;
+  #state: 'new' | 'serving' | 'draining' | 'closed' = 'new';
+
+  constructor(config: ProxyConfig, options: GatewireProxyOptions) {
+    this.config = config;
+    this.#log = options.logger;
+    this.#upstreams = buildUpstreams(config, options.logger, options.lookup);
+    const specs: Array<RouteSpec<RouteTarget>> = config.routes.map((route) => {
+      let target: RouteTarget;
+      if (route.static !== null) {
+        const files: StaticHandler = new StaticFiles({
+          root: route.static.root,
+          ...(route.static.index !== null ? { index: [...route.static.index] } : {}),
+          ...(route.static.maxAgeSeconds !== null ? { maxAgeSeconds: route.static.maxAgeSeconds } : {}),
+        });
+        target = { kind: 'static', files };
+      } else {
+        const name = route.upstream!;
+        const groupConfig = config.upstreams[name];
+        target = {
+          kind: 'upstream',
+          route: {
+            group: this.#upstreams.get(name)!.group,
+            buffering: groupConfig.buffering,
+            bufferingThreshold: groupConfig.bufferingThreshold,
+            // SPEC §7.2: a mounted route's prefix, without its trailing slash, is the script_name.
+            scriptName: route.mount ? route.path.replace(/\/+$/, '') : '',
+          },
+        };
+      }
+      return { host: route.host ?? undefined, path: route.path, target };
+    });
+    const settings = config.upstream;
+    this.dispatcher = new GatewireDispatcher({
+      router: new Router(specs),
+      trustedProxies: new TrustedProxies(config.trustedProxies),
+      serverName: config.serverName,
+      responseTimeoutMs: settings.responseTimeoutMs,
+      tunnelIdleTimeoutMs: settings.tunnelIdleTimeoutMs,
+      maxAttempts: settings.maxAttempts,
+      retryAfterSeconds: settings.retryAfterSeconds,
+      bufferMemoryBytes: settings.bufferMemoryBytes,
+      bufferMaxBytes: settings.bufferMaxBytes,
+      tempDir: settings.tempDir,
+      logger: options.logger,
+    });
+    this.accessLog = new AccessLog(options.logger, config.log.access);
+  }
+
+  get state(): 'new' | 'serving' | 'draining' | 'closed' {
+    return this.#state;
+  }
+
+  group(name: string): UpstreamGroup | undefined {
+    return this.#upstreams.get(name)?.group;
+  }
+
+  get groups(): UpstreamGroup[] {
+    return [...this.#upstreams.values()].map((upstream) => upstream.group);
+  }
+
+  /** Starts discovery: workers are connected as they are found. */
+  start(): void {
+    if (this.#state !== 'new') throw new Error(`cannot start a proxy that is ${this.#state}`);
+    this.#state = 'serving';
+    for (const upstream of this.#upstreams.values())
+      for (const discovery of upstream.discoveries) discovery.start();
+  }
+
+  /**
+   * Graceful (after the front stopped accepting): new exchanges get 503, in-flight requests finish,
+   * then every worker connection gets GOAWAY (SPEC §11) and closes when its streams are done.
+   */
+  async drain(): Promise<void> {
+    if (this.#state === 'closed' || this.#state === 'draining') return;
+    this.#state = 'draining';
+    this.dispatcher.stopAccepting();
+    await this.dispatcher.idle();
+    for (const upstream of this.#upstreams.values())
+      for (const discovery of upstream.discoveries) discovery.stop();
+    await Promise.all([...this.#upstreams.values()].map((upstream) => upstream.group.close()));
+    this.#state = 'closed';
+    this.#log.info('upstreams closed');
+  }
+
+  /** Forced: closes every worker connection now; requests in flight fail. */
+  destroy(): void {
+    for (const upstream of this.#upstreams.values()) {
+      for (const discovery of upstream.discoveries) discovery.stop();
+      upstream.group.destroy();
+    }
+    this.#state = 'closed';
+  }
+}

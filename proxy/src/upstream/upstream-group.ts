@@ -1,0 +1,280 @@
+import type { Logger } from 'pino';
+import { ProxyError } from '../errors/proxy-error.js';
+import { pickLeastLoaded } from './least-loaded.js';
+import { WaitQueue, type QueueNode } from './wait-queue.js';
+import { addressLabel, type WorkerAddress } from './worker-address.js';
+import type { WorkerConnection } from './worker-connection.js';
+import { WorkerEndpoint, type EndpointOwner, type WorkerEndpointOptions } from './worker-endpoint.js';
+
+/** A request waiting for a worker slot. The group links it into its queue (no allocation). */
+export interface UpstreamWaiter extends QueueNode {
+  /** Only workers that negotiated `upgrade` will do. */
+  readonly needsUpgrade: boolean;
+  /** Timer of the wait, owned by the group. */
+  queueTimer: NodeJS.Timeout | null;
+  /** A worker has a free slot for you: open your stream on `connection` now (synchronously). */
+  onWorkerAssigned(endpoint: WorkerEndpoint, connection: WorkerConnection): void;
+  /** The wait ended without a worker (queue timeout, shutdown). */
+  onWaitFailed(error: ProxyError): void;
+}
+
+export interface UpstreamGroupOptions {
+  readonly endpoint: WorkerEndpointOptions;
+  /** Requests that may wait for a slot when every worker is full; 0 answers 503 at once. */
+  readonly queueLength: number;
+  readonly queueTimeoutMs: number;
+  /** Workers advertising max_streams at or below this count as low-concurrency (buffering auto). */
+  readonly bufferingThreshold: number;
+  readonly logger: Logger;
+}
+
+function queueTimedOut(waiter: UpstreamWaiter): void {
+  waiter.queueTimer = null;
+  const group = waiterGroups.get(waiter);
+  if (group !== undefined) group.expire(waiter);
+}
+
+/** Which group a queued waiter sits in; a WeakMap so waiters need no back-pointer field. */
+const waiterGroups = new WeakMap<UpstreamWaiter, UpstreamGroup>();
+
+/**
+ * One upstream: the worker endpoints discovery found for it, the balancer over them, and the wait
+ * queue for requests that arrive while every worker is at its max_streams.
+ */
+export class UpstreamGroup implements EndpointOwner {
+  readonly name: string;
+  readonly #options: UpstreamGroupOptions;
+  readonly #log: Logger;
+  readonly #endpoints = new Map<string, WorkerEndpoint>();
+  /** The same endpoints as an array, for the balancer's scan. */
+  #list: WorkerEndpoint[] = [];
+  readonly #queue: WaitQueue<UpstreamWaiter>;
+  #closing = false;
+  #closedResolve: (() => void) | null = null;
+  #drainingQueue = false;
+  /** Retired endpoints whose connections are still finishing their streams. */
+  readonly #retiredOpen = new Set<WorkerEndpoint>();
+
+  constructor(name: string, options: UpstreamGroupOptions) {
+    this.name = name;
+    this.#options = options;
+    this.#log = options.logger;
+    this.#queue = new WaitQueue(options.queueLength);
+  }
+
+  // ---- membership (discovery) ---------------------------------------------------------------------
+
+  get endpoints(): readonly WorkerEndpoint[] {
+    return this.#list;
+  }
+
+  get queueLength(): number {
+    return this.#queue.length;
+  }
+
+  get(label: string): WorkerEndpoint | undefined {
+    return this.#endpoints.get(label);
+  }
+
+  /** Adds a worker address (idempotent) and starts connecting to it. */
+  add(address: WorkerAddress): WorkerEndpoint {
+    const label = addressLabel(address);
+    const existing = this.#endpoints.get(label);
+    if (existing !== undefined) return existing;
+    const endpoint = new WorkerEndpoint(address, this.#options.endpoint, this);
+    this.#endpoints.set(label, endpoint);
+    this.#list = [...this.#endpoints.values()];
+    this.#log.info({ upstream: this.name, worker: label }, 'worker joined');
+    if (!this.#closing) endpoint.start();
+    return endpoint;
+  }
+
+  /** Forgets a worker address: no new requests; requests on it finish (SPEC §16). */
+  remove(label: string, reason: string): void {
+    const endpoint = this.#endpoints.get(label);
+    if (endpoint === undefined) return;
+    this.#endpoints.delete(label);
+    this.#list = [...this.#endpoints.values()];
+    this.#log.info({ upstream: this.name, worker: label, reason }, 'worker left');
+    this.#retiredOpen.add(endpoint);
+    endpoint.retire(reason);
+  }
+
+  // ---- balancing ----------------------------------------------------------------------------------
+
+  /**
+   * Low concurrency (buffering auto): some ready worker advertises max_streams ≤ the threshold, or
+   * no worker has handshaken yet (assume the cautious case).
+   */
+  get lowConcurrency(): boolean {
+    let known = false;
+    for (const endpoint of this.#list) {
+      const capacity = endpoint.capacity;
+      if (capacity === 0) continue;
+      known = true;
+      if (capacity <= this.#options.bufferingThreshold) return true;
+    }
+    return !known;
+  }
+
+  /**
+   * Finds a worker slot for `waiter`: assigns it at once (onWorkerAssigned, synchronously) when a
+   * worker has room, else queues it. Throws ProxyError when it can be neither (queue full, shutting
+   * down, no worker can upgrade).
+   */
+  acquire(waiter: UpstreamWaiter, avoid: WorkerEndpoint | null): void {
+    if (this.#closing) throw new ProxyError('SHUTTING_DOWN');
+    const endpoint = pickLeastLoaded(this.#list, waiter.needsUpgrade, avoid);
+    if (endpoint !== null && this.#queue.length === 0) {
+      waiter.onWorkerAssigned(endpoint, endpoint.connection!);
+      return;
+    }
+    if (endpoint !== null) {
+      // Others are waiting already: first come, first served.
+      this.#enqueue(waiter);
+      this.#drainQueue();
+      return;
+    }
+    if (waiter.needsUpgrade && this.#someReadyWithoutUpgrade()) {
+      throw new ProxyError('UPGRADE_NOT_SUPPORTED');
+    }
+    this.#enqueue(waiter);
+  }
+
+  /** The waiter no longer wants a slot (client left). */
+  cancel(waiter: UpstreamWaiter): void {
+    if (!waiter.queued) return;
+    this.#queue.remove(waiter);
+    this.#clearWaitTimer(waiter);
+  }
+
+  /** Public only for the timer trampoline. */
+  expire(waiter: UpstreamWaiter): void {
+    if (!waiter.queued) return;
+    this.#queue.remove(waiter);
+    waiterGroups.delete(waiter);
+    const detail = this.#list.some((endpoint) => endpoint.ready)
+      ? `every worker stayed busy for ${this.#options.queueTimeoutMs} ms`
+      : `no worker was ready within ${this.#options.queueTimeoutMs} ms`;
+    waiter.onWaitFailed(
+      new ProxyError(this.#list.length === 0 ? 'WORKER_UNAVAILABLE' : 'QUEUE_TIMEOUT', detail),
+    );
+  }
+
+  #enqueue(waiter: UpstreamWaiter): void {
+    if (this.#options.queueLength === 0) {
+      throw new ProxyError(
+        this.#list.some((endpoint) => endpoint.available || endpoint.ready)
+          ? 'QUEUE_FULL'
+          : 'WORKER_UNAVAILABLE',
+      );
+    }
+    if (!this.#queue.push(waiter)) throw new ProxyError('QUEUE_FULL');
+    waiterGroups.set(waiter, this);
+    waiter.queueTimer = setTimeout(queueTimedOut, this.#options.queueTimeoutMs, waiter);
+  }
+
+  #clearWaitTimer(waiter: UpstreamWaiter): void {
+    waiterGroups.delete(waiter);
+    if (waiter.queueTimer !== null) clearTimeout(waiter.queueTimer);
+    waiter.queueTimer = null;
+  }
+
+  #someReadyWithoutUpgrade(): boolean {
+    for (const endpoint of this.#list) if (endpoint.ready && !endpoint.supportsUpgrade) return true;
+    return false;
+  }
+
+  /** Hands free slots to queued requests, oldest first. */
+  #drainQueue(): void {
+    if (this.#drainingQueue) return; // an assignment below freed a slot again: the loop continues
+    this.#drainingQueue = true;
+    try {
+      for (;;) {
+        const waiter = this.#queue.peek();
+        if (waiter === null) return;
+        const endpoint = pickLeastLoaded(this.#list, waiter.needsUpgrade, null);
+        if (endpoint === null) {
+          if (!waiter.needsUpgrade || !this.#skipUpgradeWaiter()) return;
+          continue;
+        }
+        this.#queue.remove(waiter);
+        this.#clearWaitTimer(waiter);
+        waiter.onWorkerAssigned(endpoint, endpoint.connection!);
+      }
+    } finally {
+      this.#drainingQueue = false;
+    }
+  }
+
+  /**
+   * The head of the queue wants an upgrade-capable worker and none is free: serve the first waiter
+   * behind it that any free worker can take. Returns true when one was served.
+   */
+  #skipUpgradeWaiter(): boolean {
+    for (const waiter of this.#queue) {
+      if (waiter.needsUpgrade) continue;
+      const endpoint = pickLeastLoaded(this.#list, false, null);
+      if (endpoint === null) return false;
+      this.#queue.remove(waiter);
+      this.#clearWaitTimer(waiter);
+      waiter.onWorkerAssigned(endpoint, endpoint.connection!);
+      return true;
+    }
+    return false;
+  }
+
+  // ---- EndpointOwner ---------------------------------------------------------------------------------
+
+  onEndpointCapacity(_endpoint: WorkerEndpoint): void {
+    if (this.#queue.length > 0) this.#drainQueue();
+  }
+
+  onEndpointClosed(endpoint: WorkerEndpoint): void {
+    if (this.#endpoints.get(endpoint.label) === endpoint) {
+      this.#endpoints.delete(endpoint.label);
+      this.#list = [...this.#endpoints.values()];
+    }
+    this.#retiredOpen.delete(endpoint);
+    this.#checkClosed();
+  }
+
+  // ---- shutdown ---------------------------------------------------------------------------------------
+
+  /**
+   * Graceful: refuses queued and new requests, sends GOAWAY on every connection (SPEC §11) and
+   * resolves when the requests in flight have finished and the connections are closed.
+   */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#closing = true;
+      for (let waiter = this.#queue.shift(); waiter !== null; waiter = this.#queue.shift()) {
+        this.#clearWaitTimer(waiter);
+        waiter.onWaitFailed(new ProxyError('SHUTTING_DOWN'));
+      }
+      for (const endpoint of this.#list) {
+        this.#retiredOpen.add(endpoint);
+        endpoint.retire('proxy is shutting down');
+      }
+    }
+    return new Promise((resolve) => {
+      this.#closedResolve = resolve;
+      this.#checkClosed();
+    });
+  }
+
+  /** Forced: closes every connection now; requests in flight fail. */
+  destroy(): void {
+    this.#closing = true;
+    for (const endpoint of [...this.#list, ...this.#retiredOpen])
+      endpoint.destroy('proxy is shutting down now');
+  }
+
+  #checkClosed(): void {
+    if (!this.#closing || this.#closedResolve === null) return;
+    if (this.#retiredOpen.size > 0) return;
+    const resolve = this.#closedResolve;
+    this.#closedResolve = null;
+    resolve();
+  }
+}
