@@ -26,7 +26,7 @@ export interface RequestHead {
   readonly host: string;
   /** 0 when there is no body, the Content-Length when given, null when the body is chunked. */
   readonly bodyLength: number | null;
-  /** The client sent `Expect: 100-continue`. */
+  /** The client sent `Expect: 100-continue` (HTTP/1.1) for a request with a body; false when the body is empty (there is nothing to continue). */
   readonly expectContinue: boolean;
   /** Lowercased Upgrade value when the client asked to switch protocols (`Connection: upgrade` plus an Upgrade field, no body); '' otherwise. */
   readonly upgrade: string;
@@ -82,13 +82,19 @@ export interface Exchange {
   /**
    * Starts delivering the request body to handler.onRequestBody / onRequestEnd, sending
    * `100 Continue` first when the client expects it. With no body, onRequestEnd(null) is called
-   * (asynchronously). Call it once.
+   * (asynchronously). Call it once. For an upgrade request (head.upgrade set), onRequestEnd(null)
+   * waits for the response (SPEC §13): it comes when a final non-101 head is written, or, after
+   * switchProtocols, when the client half-closes the tunnel.
    */
   startRequestBody(): void;
   /** Stops reading the client socket (upstream has no credit). Idempotent. */
   pauseRequestBody(): void;
   resumeRequestBody(): void;
-  /** The upstream will not read more of the body (early response): the front drains or closes the connection after the response. */
+  /**
+   * The upstream will not read more of the body (early response): the handler gets no more body
+   * events, and the front drains (bounded) or closes the connection after the response. Ending the
+   * response before the body was read implies it.
+   */
   discardRequestBody(): void;
 
   /** True once a final head (or 101) was written. */
@@ -105,7 +111,7 @@ export interface Exchange {
   writeResponseHead(status: number, reason: string, headers: HeaderPairs): void;
   /** Writes body bytes. Returns false when the client socket's buffer is full: wait for handler.onResponseDrain(). */
   writeResponseBody(chunk: Buffer): boolean;
-  /** Completes the response; `trailers` are sent only in a chunked response. */
+  /** Completes the response; `trailers` are sent only in a chunked response. The handler gets no events after it. */
   endResponse(trailers: HeaderPairs | null): void;
   /**
    * Ends the exchange with an error. Before the head was written: a short `text/plain` response
@@ -121,6 +127,9 @@ export interface Exchange {
    */
   switchProtocols(headers: HeaderPairs): void;
 }
+
+// After handler.onAbort (or once the exchange completed), every Exchange method is a no-op
+// (writeResponseBody returns true): a dispatcher racing an abort never throws.
 
 export interface Dispatcher {
   /** Called once per request head; the dispatcher owns the exchange until it completes or aborts. */
@@ -139,10 +148,12 @@ export interface ExchangeRecord {
   readonly durationMs: number;
   /** null when the response completed. */
   readonly aborted: AbortReason | null;
+  /** The message given to respondError, or the framing failure that cut the response (a body longer or shorter than its content-length); null otherwise. */
+  readonly error: string | null;
 }
 
 export interface ExchangeObserver {
   onExchangeComplete(record: ExchangeRecord): void;
-  /** A request the front refused itself (400, 408, 413, 414, 431) before any dispatch. */
+  /** A request the front refused itself (400, 408, 413, 414, 417, 431, 501, 505) before any dispatch; `reason` is the stable HttpParseError code (`DUPLICATE_CONTENT_LENGTH`, `HEADER_TIMEOUT`, …). */
   onRequestRejected(status: number, reason: string, connection: ConnectionInfo): void;
 }

@@ -1,0 +1,69 @@
+import type { HeaderPairs } from '@gatewire/protocol';
+import { CR, FIELD_VALUE_CHAR, HTAB, LF, SP, TCHAR } from './char-classes.js';
+import { HttpParseError, type ParseErrorCode } from './http-errors.js';
+
+const COLON = 0x3a;
+
+/**
+ * Parses the field lines of a header or trailer section (RFC 9112 §5) held in `s` (a latin1
+ * string, one character per byte) from `pos` up to and including the empty line that ends the
+ * section, appending `[lowercased name, trimmed value]` to `out`. Returns the index after that
+ * empty line. The caller guarantees the section is complete (it ends with CRLF CRLF), so every
+ * loop stops at a CR before the end of `s`.
+ *
+ * Refuses obs-fold, whitespace before the colon, empty or non-token names, CTLs other than HTAB
+ * in values, bare CR and bare LF. In a trailer section every such refusal is INVALID_TRAILER.
+ */
+export function parseFieldLines(
+  s: string,
+  pos: number,
+  out: HeaderPairs,
+  maxCount: number,
+  trailer: boolean,
+): number {
+  for (;;) {
+    let c = s.charCodeAt(pos);
+    if (c === CR) {
+      if (s.charCodeAt(pos + 1) === LF) return pos + 2;
+      fail(trailer, 'BARE_CR', 'CR not followed by LF');
+    }
+    if (c === SP || c === HTAB) fail(trailer, 'OBS_FOLD', 'field line starts with whitespace (obs-fold)');
+    const nameStart = pos;
+    let upper = false;
+    while (TCHAR[c] === 1) {
+      if (c <= 0x5a && c >= 0x41) upper = true;
+      c = s.charCodeAt(++pos);
+    }
+    if (c !== COLON || pos === nameStart) {
+      if (pos > nameStart && (c === SP || c === HTAB))
+        fail(trailer, 'WHITESPACE_BEFORE_COLON', 'whitespace between field name and colon');
+      if (c === LF) fail(trailer, 'BARE_LF', 'LF not preceded by CR');
+      fail(trailer, 'INVALID_HEADER_NAME', 'invalid field name');
+    }
+    if (out.length >= maxCount)
+      fail(trailer, 'TOO_MANY_HEADERS', `more than ${maxCount} fields`, trailer ? 'TRAILERS_TOO_LARGE' : undefined);
+    const rawName = s.slice(nameStart, pos);
+    const name = upper ? rawName.toLowerCase() : rawName;
+    c = s.charCodeAt(++pos);
+    while (c === SP || c === HTAB) c = s.charCodeAt(++pos);
+    const valueStart = pos;
+    let valueEnd = pos;
+    while (c !== CR) {
+      if (FIELD_VALUE_CHAR[c] !== 1) {
+        if (c === LF) fail(trailer, 'BARE_LF', 'LF not preceded by CR');
+        fail(trailer, 'INVALID_HEADER_VALUE', `control character 0x${(c | 0).toString(16)} in field value`);
+      }
+      pos++;
+      if (c !== SP && c !== HTAB) valueEnd = pos;
+      c = s.charCodeAt(pos);
+    }
+    if (s.charCodeAt(pos + 1) !== LF) fail(trailer, 'BARE_CR', 'CR not followed by LF');
+    out.push([name, valueStart === valueEnd ? '' : s.slice(valueStart, valueEnd)]);
+    pos += 2;
+  }
+}
+
+function fail(trailer: boolean, code: ParseErrorCode, message: string, trailerCode?: ParseErrorCode): never {
+  if (trailer) throw new HttpParseError(trailerCode ?? 'INVALID_TRAILER', `trailer: ${message}`);
+  throw new HttpParseError(code, message);
+}
