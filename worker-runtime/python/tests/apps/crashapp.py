@@ -1,0 +1,3 @@
+"""An app that cannot be imported: for crash-loop detection."""
+
+raise RuntimeError("this module fails at import on purpose")
