@@ -1,0 +1,181 @@
+import { ErrorCode } from '@gatewire/protocol';
+import { WorkerError } from './errors.js';
+import { REQUEST_SOURCE, type RequestSource } from './gateway-request.js';
+import { LightResponse } from './light-response.js';
+import type { RequestStream } from './request-stream.js';
+
+/** The raw byte pipe of an upgraded stream (SPEC §13). */
+export interface UpgradeTunnel {
+  /** Bytes from the client (DATA from the proxy); ends when the client half-closes. */
+  readonly readable: ReadableStream<Uint8Array>;
+  /** Bytes to the client; `close()` half-closes, `abort()` resets the stream. Flow-controlled. */
+  readonly writable: WritableStream<Uint8Array>;
+}
+
+export interface UpgradeTunnelOptions {
+  /** Headers of the 101 response (for WebSocket: `upgrade`, `connection`, `sec-websocket-accept`, …). */
+  headers?: HeadersInit;
+}
+
+/** Requests that are not GatewayRequests (plain-web-objects mode) map to their stream here. */
+const plainRequestSources = new WeakMap<object, RequestStream>();
+
+/** Registers the stream behind a plain undici Request (plain-web-objects mode). */
+export function registerPlainRequest(request: Request, stream: RequestStream): void {
+  plainRequestSources.set(request, stream);
+}
+
+function streamOf(request: Request): RequestStream | undefined {
+  const source = (request as unknown as { [REQUEST_SOURCE]?: RequestSource })[REQUEST_SOURCE];
+  if (source !== undefined) return source as RequestStream;
+  return plainRequestSources.get(request);
+}
+
+function toBytes(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  if (typeof chunk === 'string') return Buffer.from(chunk, 'utf8');
+  if (chunk instanceof ArrayBuffer) return new Uint8Array(chunk);
+  throw new TypeError('tunnel writes take Uint8Array chunks');
+}
+
+/**
+ * One tunnel: its writable is a WritableStream whose sink is this object (no closures). Writes
+ * wait until the 101 head is out, then go out within the stream's send window (SPEC §9): the
+ * write promise resolves when the proxy has granted room for the whole chunk.
+ */
+export class StreamTunnel implements UpgradeTunnel {
+  readonly readable: ReadableStream<Uint8Array>;
+  readonly writable: WritableStream<Uint8Array>;
+  readonly response: Response;
+  #stream: RequestStream;
+  #opened = false;
+  #failed = false;
+  #failure: unknown = undefined;
+  #openWaiter: { resolve(): void; reject(reason: unknown): void } | null = null;
+  #controller: WritableStreamDefaultController | null = null;
+
+  constructor(stream: RequestStream, headers: HeadersInit | undefined) {
+    this.#stream = stream;
+    this.readable = stream.body !== null ? stream.body.stream() : new ReadableStream<Uint8Array>({ start: closeAtOnce });
+    this.writable = new WritableStream<Uint8Array>(this);
+    this.response = LightResponse.tunnelResponse(headers, this) as unknown as Response;
+  }
+
+  /** UnderlyingSink.start */
+  start(controller: WritableStreamDefaultController): void {
+    this.#controller = controller;
+  }
+
+  /** UnderlyingSink.write */
+  async write(chunk: Uint8Array): Promise<void> {
+    await this.#ready();
+    const stream = this.#stream;
+    if (!stream.writeData(toBytes(chunk), false)) await stream.whenWritable();
+    if (stream.closed && !stream.localEnded) throw this.#failure ?? new DOMException('the tunnel closed', 'AbortError');
+  }
+
+  /** UnderlyingSink.close: half-close our direction (END_STREAM). */
+  async close(): Promise<void> {
+    await this.#ready();
+    this.#stream.endData();
+  }
+
+  /** UnderlyingSink.abort: reset the stream. */
+  abort(reason: unknown): void {
+    this.#stream.reset(
+      ErrorCode.CANCEL,
+      reason instanceof Error ? reason.message : 'tunnel aborted by the app',
+      reason,
+    );
+  }
+
+  /** The 101 went out. */
+  opened(): void {
+    this.#opened = true;
+    const waiter = this.#openWaiter;
+    this.#openWaiter = null;
+    waiter?.resolve();
+  }
+
+  /** The stream ended abnormally, or the tunnel will never open. */
+  fail(reason: unknown): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#failure = reason;
+    const waiter = this.#openWaiter;
+    this.#openWaiter = null;
+    waiter?.reject(reason);
+    try {
+      this.#controller?.error(reason);
+    } catch {
+      // already closed
+    }
+  }
+
+  async #ready(): Promise<void> {
+    if (this.#failed) throw this.#failure;
+    const stream = this.#stream;
+    if (!this.#opened) {
+      await new Promise<void>((resolve, reject) => {
+        this.#openWaiter = { resolve, reject };
+      });
+    }
+    if (!stream.writable) await stream.whenWritable();
+    if (this.#failed) throw this.#failure;
+  }
+}
+
+function closeAtOnce(controller: ReadableStreamDefaultController<Uint8Array>): void {
+  controller.close();
+}
+
+/**
+ * Turns an upgrade request (SPEC §13: the environ's `upgrade` is set, e.g. a WebSocket handshake)
+ * into a raw byte tunnel. Return `response` (a 101) from fetch; then `tunnel.readable` carries the
+ * client's bytes and `tunnel.writable` takes bytes for the client, both flow-controlled.
+ *
+ * Throws WorkerError NOT_AN_UPGRADE when the request is not an upgrade request, and
+ * TUNNEL_UNAVAILABLE when it was not served by this runtime or already has a tunnel.
+ *
+ * @example
+ * ```ts
+ * import { upgradeTunnel } from '@gatewire/worker';
+ * export default {
+ *   fetch(request: Request) {
+ *     const { response, tunnel } = upgradeTunnel(request, { headers: { upgrade: 'echo' } });
+ *     void tunnel.readable.pipeTo(tunnel.writable); // echo every byte back
+ *     return response;
+ *   },
+ * };
+ * ```
+ */
+export function upgradeTunnel(
+  request: Request,
+  options: UpgradeTunnelOptions = {},
+): { response: Response; tunnel: UpgradeTunnel } {
+  const stream = streamOf(request);
+  if (stream === undefined) {
+    throw new WorkerError(
+      'TUNNEL_UNAVAILABLE',
+      'upgradeTunnel() needs the request object the gatewire worker passed to fetch; this Request was made elsewhere',
+    );
+  }
+  if (stream.environ.upgrade === '') {
+    throw new WorkerError(
+      'NOT_AN_UPGRADE',
+      `upgradeTunnel(): ${stream.environ.method} ${stream.environ.path} is not an upgrade request ` +
+        '(its environ has no "upgrade"; the proxy sets it for a request with Connection: upgrade and an Upgrade header, SPEC §13)',
+    );
+  }
+  if (stream.tunnel !== null || stream.headSent || stream.closed) {
+    throw new WorkerError(
+      'TUNNEL_UNAVAILABLE',
+      stream.closed
+        ? 'upgradeTunnel(): the stream has already ended'
+        : 'upgradeTunnel(): this request already has a tunnel or a response',
+    );
+  }
+  const tunnel = new StreamTunnel(stream, options.headers);
+  stream.tunnel = tunnel;
+  return { response: tunnel.response, tunnel };
+}
