@@ -564,16 +564,19 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
 
   onSpoolReadable(): void {
     if (this.#done) return;
+    // Both spools may be live at once (a worker that answers while the body still streams in).
+    if (this.#requestSpool !== null) this.#pumpRequestSpool();
     if (this.#responseSpool !== null) this.#pumpResponseSpool();
-    else if (this.#requestSpool !== null) this.#pumpRequestSpool();
   }
 
   onSpoolDrain(): void {
     if (this.#done) return;
-    if (this.#responseSpool !== null) {
+    // The request spool is written only before a worker is assigned, the response spool only after.
+    if (this.#requestSpool !== null && !this.#requestSpool.ended) this.#resumeClient();
+    else if (this.#responseSpool !== null) {
       this.#spoolBlocked = false;
       this.#grantBuffered();
-    } else this.#resumeClient();
+    }
   }
 
   onSpoolError(error: Error): void {
