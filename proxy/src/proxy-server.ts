@@ -3,6 +3,7 @@ import type { ProxyConfig } from './config/config.js';
 import { GatewireDispatcher, type RouteTarget, type StaticHandler } from './dispatch/dispatcher.js';
 import { Router, type RouteSpec } from './dispatch/router.js';
 import { TrustedProxies } from './dispatch/trusted-proxies.js';
+import { HttpFront } from './http/http-front.js';
 import { AccessLog } from './log/access-log.js';
 import { StaticFiles } from './static/static-files.js';
 import type { HostLookup } from './upstream/dns-discovery.js';
@@ -16,13 +17,15 @@ export interface GatewireProxyOptions {
 }
 
 /**
- * Everything behind the HTTP front: upstream groups and their discovery, the router, the
- * dispatcher and the access log, with one lifecycle: start → serving → draining → closed.
+ * The whole proxy: the HTTP front, and behind it the upstream groups with their discovery, the
+ * router, the dispatcher and the access log, with one lifecycle (STYLE #7):
+ * new → serving (listen) → draining (shutdown) → closed.
  */
 export class GatewireProxy {
   readonly config: ProxyConfig;
   readonly dispatcher: GatewireDispatcher;
   readonly accessLog: AccessLog;
+  readonly front: HttpFront;
   readonly #upstreams: Map<string, Upstream>;
   readonly #log: Logger;
   #state: 'new' | 'serving' | 'draining' | 'closed' = 'new';
@@ -71,6 +74,12 @@ export class GatewireProxy {
       logger: options.logger,
     });
     this.accessLog = new AccessLog(options.logger, config.log.access);
+    this.front = new HttpFront({
+      dispatcher: this.dispatcher,
+      observer: this.accessLog,
+      options: config.http,
+      onInternalError: (error) => this.#log.error({ err: error }, 'internal error in the HTTP front'),
+    });
   }
 
   get state(): 'new' | 'serving' | 'draining' | 'closed' {
@@ -93,6 +102,35 @@ export class GatewireProxy {
       for (const discovery of upstream.discoveries) discovery.start();
   }
 
+  /** Starts discovery and accepts clients on config.listen. Resolves once listening. */
+  async listen(): Promise<void> {
+    this.start();
+    await this.front.listen({ host: this.config.listen.host, port: this.config.listen.port });
+    const address = this.address;
+    this.#log.info(
+      { address: address ? `${address.host}:${address.port}` : null, upstreams: [...this.#upstreams.keys()] },
+      'gatewire proxy listening',
+    );
+  }
+
+  /** The bound TCP address, or null before listen(). */
+  get address(): { host: string; port: number } | null {
+    const address = this.front.address();
+    if (address === null || typeof address === 'string') return null;
+    return { host: address.address, port: address.port };
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, let in-flight requests finish (up to shutdownTimeoutMs, then
+   * they are cut), then GOAWAY every worker connection and close it when its streams are done.
+   */
+  async shutdown(): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#log.info({ graceMs: this.config.shutdownTimeoutMs }, 'shutting down: finishing requests in flight');
+    await this.front.close({ graceMs: this.config.shutdownTimeoutMs });
+    await this.drain();
+  }
+
   /**
    * Graceful (after the front stopped accepting): new exchanges get 503, in-flight requests finish,
    * then every worker connection gets GOAWAY (SPEC §11) and closes when its streams are done.
@@ -111,6 +149,7 @@ export class GatewireProxy {
 
   /** Forced: closes every worker connection now; requests in flight fail. */
   destroy(): void {
+    void this.front.close({ graceMs: 0 });
     for (const upstream of this.#upstreams.values()) {
       for (const discovery of upstream.discoveries) discovery.stop();
       upstream.group.destroy();

@@ -84,7 +84,7 @@ export class UpstreamGroup implements EndpointOwner {
     const endpoint = new WorkerEndpoint(address, this.#options.endpoint, this);
     this.#endpoints.set(label, endpoint);
     this.#list = [...this.#endpoints.values()];
-    this.#log.info({ upstream: this.name, worker: label }, 'worker joined');
+    this.#log.info({ worker: label }, 'worker joined');
     if (!this.#closing) endpoint.start();
     return endpoint;
   }
@@ -95,7 +95,7 @@ export class UpstreamGroup implements EndpointOwner {
     if (endpoint === undefined) return;
     this.#endpoints.delete(label);
     this.#list = [...this.#endpoints.values()];
-    this.#log.info({ upstream: this.name, worker: label, reason }, 'worker left');
+    this.#log.info({ worker: label, reason }, 'worker left');
     this.#retiredOpen.add(endpoint);
     endpoint.retire(reason);
   }
