@@ -22,7 +22,6 @@ export interface ContextEnvironment {
 export class CheckContext {
   readonly socketPath: string;
   readonly timeoutMs: number;
-  readonly workerHello: Hello;
   readonly notes: string[] = [];
   #env: ContextEnvironment;
   #connections: PeerConnection[] = [];
@@ -32,7 +31,11 @@ export class CheckContext {
     this.#env = env;
     this.socketPath = env.socketPath;
     this.timeoutMs = env.timeoutMs;
-    this.workerHello = env.workerHello;
+  }
+
+  /** The worker's HELLO as first probed; fails the check if the worker sent no valid one. */
+  get workerHello(): Hello {
+    return this.#env.workerHello;
   }
 
   /** A connection with the handshake done, the suite playing the proxy. */

@@ -81,6 +81,7 @@ export class ConformanceSession {
     // Did the check leave the worker dead or deaf?
     await new Promise((resolve) => setImmediate(resolve));
     if (!worker.running) {
+      await worker.settled();
       const exit = `the worker process ${worker.describeExit()} during this check`;
       const tail = worker.output.text().split('\n').slice(-5).join(' | ');
       if (status !== 'fail') {
@@ -91,7 +92,7 @@ export class ConformanceSession {
       }
       await this.#discardWorker();
     } else if (status === 'fail' && !(await this.#probe(worker))) {
-      detail += '; afterwards the worker no longer completed a handshake on a new connection, so it was restarted';
+      detail += '; afterwards the worker no longer answered a new connection with its HELLO, so it was restarted';
       await this.#discardWorker();
     }
     return result(status, detail, status === 'pass' ? ctx.notes.join('; ') : undefined);
@@ -173,17 +174,21 @@ export class ConformanceSession {
     return worker;
   }
 
-  /** Whether the worker still completes a handshake on a new connection. */
+  /** Whether the worker still accepts a connection and sends its preface and a HELLO (valid or not). */
   async #probe(worker: WorkerProcess): Promise<boolean> {
+    let conn: PeerConnection | undefined;
     try {
-      const conn = await PeerConnection.open(worker.socketPath, {
+      conn = await PeerConnection.connectRaw(worker.socketPath, {
         timeoutMs: Math.min(PROBE_TIMEOUT_MS, this.#options.timeoutMs),
-        secret: this.#options.secret,
       });
-      conn.close();
+      conn.sendPrefaceAndHello();
+      const probe = conn;
+      await probe.until("the worker's HELLO", () => (probe.workerHello || probe.helloError ? true : undefined));
       return true;
     } catch {
       return false;
+    } finally {
+      conn?.close();
     }
   }
 

@@ -131,8 +131,13 @@ export class WorkerProcess {
     return livePidsInGroup(pid).length > 0;
   }
 
+  /** Waits (bounded) for the shell's exit event once its group is gone, so describeExit() can tell. */
+  async settled(timeoutMs = 1000): Promise<void> {
+    if (!this.#exited) await Promise.race([this.#exitPromise, sleep(timeoutMs)]);
+  }
+
   describeExit(): string {
-    if (!this.#exited) return 'still running';
+    if (!this.#exited) return 'stopped (its processes are gone)';
     return this.exitSignal ? `killed by ${this.exitSignal}` : `exited with code ${this.exitCode}`;
   }
 

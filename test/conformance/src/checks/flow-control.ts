@@ -64,6 +64,19 @@ export const flowControlChecks: Check[] = [
     },
   }),
   defineCheck({
+    name: 'flow.max-frame-size',
+    spec: '§4.1, §9',
+    title: "with 4 MiB of credit the worker still splits response DATA at the proxy's max_frame_size (65536)",
+    async run(ctx) {
+      // Any DATA frame over 65536 bytes is a decoding error on this connection (SPEC §4.1).
+      const conn = await ctx.connect({ hello: { maxFrameSize: Limits.MIN_MAX_FRAME_SIZE, initialWindow: 4 * 1024 * 1024 } });
+      const total = 2 * 1024 * 1024;
+      const result = await conn.request({ target: `/bytes?n=${total}` }).response();
+      expectStatus(result, 200, `GET /bytes?n=${total}`);
+      assert(result.body.length === total && firstPatternMismatch(result.body) < 0, `GET /bytes?n=${total}: wrong body (${result.body.length} bytes)`);
+    },
+  }),
+  defineCheck({
     name: 'flow.stalled-stream-isolated',
     spec: '§9',
     title: 'a stream whose reader grants nothing does not hold up another stream on the same connection',
