@@ -64,7 +64,7 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
     if path == "/hello":
         return _text(start_response, b"Hello, World!")
 
-    if path == "/environ":
+    if path.startswith("/environ"):
         keys = {key: value for key, value in environ.items() if isinstance(value, (str, bool, int, tuple))}
         keys["wsgi.input.type"] = type(environ["wsgi.input"]).__name__
         keys["wsgi.errors.has_write"] = hasattr(environ["wsgi.errors"], "write")
