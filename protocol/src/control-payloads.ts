@@ -1,6 +1,7 @@
 import { Limits, PROTOCOL_VERSION } from './constants.js';
 import { ErrorCode, ProtocolError, type ErrorCodeName } from './errors.js';
-import { packr, unpackr } from './msgpack-config.js';
+import { unpackr } from './msgpack-config.js';
+import { encodeValue } from './msgpack-value-writer.js';
 import { MsgpackReader } from './msgpack-reader.js';
 
 /** SPEC §5.2 */
@@ -142,7 +143,7 @@ export function encodeHello(hello: Hello): Buffer {
   if (hello.server !== undefined) map.server = hello.server;
   if (hello.pid !== undefined) map.pid = hello.pid;
   if (hello.name !== undefined) map.name = hello.name;
-  return packr.pack(map);
+  return encodeValue(map);
 }
 
 /** Decodes and validates a HELLO (SPEC §5.2). Violations are HANDSHAKE_ERROR / UNSUPPORTED_VERSION. */
@@ -236,7 +237,7 @@ export function decodeHello(payload: Buffer): Hello {
 }
 
 export function encodeAuth(auth: Auth): Buffer {
-  return packr.pack({ proof: Buffer.from(auth.proof.buffer, auth.proof.byteOffset, auth.proof.byteLength) });
+  return encodeValue({ proof: Buffer.from(auth.proof.buffer, auth.proof.byteOffset, auth.proof.byteLength) });
 }
 
 export function decodeAuth(payload: Buffer): Auth {
@@ -261,7 +262,7 @@ function truncateMessage(message: string): string {
 }
 
 export function encodeReset(reset: Reset): Buffer {
-  return packr.pack(
+  return encodeValue(
     reset.message ? { code: reset.code, message: truncateMessage(reset.message) } : { code: reset.code },
   );
 }
@@ -276,7 +277,7 @@ export function decodeReset(payload: Buffer): Reset {
 export function encodeGoaway(goaway: Goaway): Buffer {
   const map: Plain = { last_stream: goaway.lastStream, code: goaway.code };
   if (goaway.message) map.message = truncateMessage(goaway.message);
-  return packr.pack(map);
+  return encodeValue(map);
 }
 
 export function decodeGoaway(payload: Buffer): Goaway {
@@ -299,7 +300,7 @@ const HEALTH_KEYS: Array<[keyof Health, string]> = [
 export function encodeHealth(health: Health): Buffer {
   const map: Plain = {};
   for (const [field, key] of HEALTH_KEYS) if (health[field] !== undefined) map[key] = health[field];
-  return packr.pack(map);
+  return encodeValue(map);
 }
 
 export function decodeHealth(payload: Buffer): Health {
