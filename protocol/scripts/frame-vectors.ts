@@ -298,6 +298,12 @@ function validFrames(): ValidVector[] {
       }),
       'non-integer numbers are float 64',
     ),
+    canonical(
+      'health-large-integers',
+      '§12.2',
+      f('HEALTH', 0, 0, { rss: 6 * 2 ** 30, requests: 2 ** 53 - 1, uptime_s: 86_400 }),
+      'integers above 2^32 are uint 64, never float 64; an integral uptime is a uint',
+    ),
     canonical('health-empty', '§12.2', f('HEALTH', 0, 0, {})),
   ];
 
