@@ -1,6 +1,6 @@
+import type { FrameEncoder } from '@gatewire/protocol';
 import {
   Flags,
-  FrameEncoder,
   Limits,
   type Environ,
   type HeaderPair,
