@@ -52,6 +52,7 @@ export class UpstreamGroup implements EndpointOwner {
   #closing = false;
   #closedResolve: (() => void) | null = null;
   #drainingQueue = false;
+  #lastRevival = -Infinity;
   /** Retired endpoints whose connections are still finishing their streams. */
   readonly #retiredOpen = new Set<WorkerEndpoint>();
 
@@ -124,7 +125,10 @@ export class UpstreamGroup implements EndpointOwner {
    */
   acquire(waiter: UpstreamWaiter, avoid: WorkerEndpoint | null): void {
     if (this.#closing) throw new ProxyError('SHUTTING_DOWN');
-    const endpoint = pickLeastLoaded(this.#list, waiter.needsUpgrade, avoid);
+    let endpoint = pickLeastLoaded(this.#list, waiter.needsUpgrade, avoid);
+    if (endpoint === null && this.#reviveIfAllEjected()) {
+      endpoint = pickLeastLoaded(this.#list, waiter.needsUpgrade, avoid);
+    }
     if (endpoint !== null && this.#queue.length === 0) {
       waiter.onWorkerAssigned(endpoint, endpoint.connection!);
       return;
@@ -178,6 +182,22 @@ export class UpstreamGroup implements EndpointOwner {
     waiterGroups.delete(waiter);
     if (waiter.queueTimer !== null) clearTimeout(waiter.queueTimer);
     waiter.queueTimer = null;
+  }
+
+  /**
+   * When every worker is ejected, ejection would only turn a struggling upstream into a dead one:
+   * like nginx, try them again (at most once a second). Returns true when some were revived.
+   */
+  #reviveIfAllEjected(): boolean {
+    const list = this.#list;
+    if (list.length === 0) return false;
+    for (const endpoint of list) if (!endpoint.ejected) return false;
+    const now = performance.now();
+    if (now - this.#lastRevival < 1000) return false;
+    this.#lastRevival = now;
+    this.#log.warn({ workers: list.length }, 'every worker is ejected: trying them again');
+    for (const endpoint of list) endpoint.endEjection();
+    return true;
   }
 
   #someReadyWithoutUpgrade(): boolean {
