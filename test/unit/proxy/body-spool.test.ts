@@ -99,7 +99,8 @@ describe('BodySpool', () => {
     const sink = new Sink();
     const spool = new BodySpool({ memoryBytes: 1000, tempDir: dir.path, retain: true }, sink);
     const body = bytes(5, 20_000);
-    for (let offset = 0; offset < body.length; offset += 3000) spool.write(body.subarray(offset, offset + 3000));
+    for (let offset = 0; offset < body.length; offset += 3000)
+      spool.write(body.subarray(offset, offset + 3000));
     spool.end();
     const first = await readAll(spool, sink, 4096);
     spool.rewind();
@@ -124,7 +125,8 @@ describe('BodySpool', () => {
     const sink = new Sink();
     const spool = new BodySpool({ memoryBytes: 10, tempDir: `${dir.path}/missing/dir`, retain: false }, sink);
     spool.write(Buffer.alloc(100));
-    for (let i = 0; i < 200 && sink.errors.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 200 && sink.errors.length === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     expect(sink.errors[0]?.message).toMatch(/ENOENT/);
   });
 });

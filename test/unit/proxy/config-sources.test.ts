@@ -27,7 +27,11 @@ describe('command line and environment', () => {
   });
 
   it('layers defaults < file < env < flags', () => {
-    const file = { listen: { port: 1000 }, log: { level: 'warn' }, upstreams: { app: { sockets: ['/a.sock'] } } };
+    const file = {
+      listen: { port: 1000 },
+      log: { level: 'warn' },
+      upstreams: { app: { sockets: ['/a.sock'] } },
+    };
     const env = { GATEWIRE_PORT: '2000', GATEWIRE_LOG_LEVEL: 'debug', GATEWIRE_HOST: '127.0.0.1' };
     const raw = applyOverrides(file, env, parseCommandLine(['--port', '3000']), '/work');
     const config = validateConfig(raw);
@@ -53,7 +57,14 @@ describe('command line and environment', () => {
   });
 
   it('passes a malformed env value on for the validator to name', () => {
-    const raw = applyOverrides({ upstreams: { a: { socketDir: '/x' } } }, { GATEWIRE_PORT: 'eighty' }, parseCommandLine([]), '/');
-    expect(() => validateConfig(raw)).toThrow(/listen\.port must be an integer in 0…65535, got "eighty \(from GATEWIRE_PORT\)"/);
+    const raw = applyOverrides(
+      { upstreams: { a: { socketDir: '/x' } } },
+      { GATEWIRE_PORT: 'eighty' },
+      parseCommandLine([]),
+      '/',
+    );
+    expect(() => validateConfig(raw)).toThrow(
+      /listen\.port must be an integer in 0…65535, got "eighty \(from GATEWIRE_PORT\)"/,
+    );
   });
 });

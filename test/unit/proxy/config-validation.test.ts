@@ -35,7 +35,9 @@ describe('validateConfig', () => {
     const error = failure({ ...minimal, upstream: { queueLenght: 5 } });
     expect(error.code).toBe('UNKNOWN_KEY');
     expect(error.key).toBe('upstream.queueLenght');
-    expect(error.message).toMatch(/^gatewire\.json: unknown key upstream\.queueLenght \(known keys of upstream: /);
+    expect(error.message).toMatch(
+      /^gatewire\.json: unknown key upstream\.queueLenght \(known keys of upstream: /,
+    );
     expect(failure({ ...minimal, colour: 'blue' }).message).toMatch(/unknown key colour/);
     expect(failure({ upstreams: { app: { socketDir: '/x', sokets: [] } } }).key).toBe('upstreams.app.sokets');
   });
@@ -43,14 +45,18 @@ describe('validateConfig', () => {
   it('says what to use instead of a renamed key', () => {
     const error = failure({ ...minimal, upstream: { readTimeoutMs: 1000 } });
     expect(error.code).toBe('RENAMED_KEY');
-    expect(error.message).toBe('gatewire.json: upstream.readTimeoutMs is not a key; use upstream.responseTimeoutMs instead');
+    expect(error.message).toBe(
+      'gatewire.json: upstream.readTimeoutMs is not a key; use upstream.responseTimeoutMs instead',
+    );
     expect(failure({ upstreams: { web: { socketDirectory: '/x' } } }).message).toMatch(
       /upstreams\.web\.socketDirectory is not a key; use upstreams\.web\.socketDir instead/,
     );
     expect(failure({ ...minimal, routes: [{ prefix: '/', upstream: 'app' }] }).message).toMatch(
       /routes\[0\]\.prefix is not a key; use routes\[0\]\.path instead/,
     );
-    expect(failure({ ...minimal, http: { maxBodySize: 5 } }).message).toMatch(/use http\.maxBodyBytes instead/);
+    expect(failure({ ...minimal, http: { maxBodySize: 5 } }).message).toMatch(
+      /use http\.maxBodyBytes instead/,
+    );
   });
 
   it('names the key and what was expected for a bad value', () => {
@@ -63,7 +69,9 @@ describe('validateConfig', () => {
     expect(failure({ ...minimal, upstream: { maxFrameSize: 1024 } }).message).toMatch(
       /upstream\.maxFrameSize must be an integer in 65536…16777215, got 1024/,
     );
-    expect(failure({ ...minimal, log: { level: 'loud' } }).message).toMatch(/log\.level must be one of "fatal", .*got "loud"/);
+    expect(failure({ ...minimal, log: { level: 'loud' } }).message).toMatch(
+      /log\.level must be one of "fatal", .*got "loud"/,
+    );
     expect(failure({ ...minimal, trustedProxies: ['10.0.0.0/99'] }).message).toMatch(
       /trustedProxies\[0\] must be an IP address or CIDR/,
     );
@@ -81,22 +89,28 @@ describe('validateConfig', () => {
     expect(failure({ ...minimal, routes: [{ path: '/', upstream: 'nope' }] }).message).toMatch(
       /routes\[0\]\.upstream names an unknown upstream "nope" \(known: app\)/,
     );
-    expect(failure({ ...minimal, routes: [{ path: 'api', upstream: 'app' }] }).message).toMatch(/must start with "\/"/);
-    expect(failure({ ...minimal, routes: [{ path: '/' }] }).message).toMatch(/needs exactly one of upstream and static/);
+    expect(failure({ ...minimal, routes: [{ path: 'api', upstream: 'app' }] }).message).toMatch(
+      /must start with "\/"/,
+    );
+    expect(failure({ ...minimal, routes: [{ path: '/' }] }).message).toMatch(
+      /needs exactly one of upstream and static/,
+    );
     expect(failure({ ...minimal, routes: [{ path: '/s/', static: { root: 'relative' } }] }).message).toMatch(
       /routes\[0\]\.static\.root must be an absolute path/,
     );
-    expect(failure({ ...minimal, routes: [{ host: 'bad host', path: '/', upstream: 'app' }] }).message).toMatch(
-      /routes\[0\]\.host must be a host name/,
-    );
     expect(
-      failure({ upstreams: { a: { socketDir: '/a' }, b: { socketDir: '/b' } } }).message,
-    ).toMatch(/routes is required when there is more than one upstream group/);
+      failure({ ...minimal, routes: [{ host: 'bad host', path: '/', upstream: 'app' }] }).message,
+    ).toMatch(/routes\[0\]\.host must be a host name/);
+    expect(failure({ upstreams: { a: { socketDir: '/a' }, b: { socketDir: '/b' } } }).message).toMatch(
+      /routes is required when there is more than one upstream group/,
+    );
   });
 
   it('requires at least one upstream with at least one source', () => {
     expect(failure({}).message).toMatch(/upstreams must name at least one upstream group/);
-    expect(failure({ upstreams: { app: {} } }).message).toMatch(/needs at least one of socketDir, sockets, tcp/);
+    expect(failure({ upstreams: { app: {} } }).message).toMatch(
+      /needs at least one of socketDir, sockets, tcp/,
+    );
     expect(failure({ upstreams: { 'bad name': { socketDir: '/x' } } }).message).toMatch(/must match/);
   });
 

@@ -26,10 +26,21 @@ describe('buildEnviron (SPEC §7.2)', () => {
         ['content-length', '3'],
       ],
       body: [Buffer.from('abc')],
-      connection: { remoteAddress: '::ffff:192.0.2.1', remotePort: 1234, localAddress: '10.0.0.1', localPort: 8443, scheme: 'https' },
+      connection: {
+        remoteAddress: '::ffff:192.0.2.1',
+        remotePort: 1234,
+        localAddress: '10.0.0.1',
+        localPort: 8443,
+        scheme: 'https',
+      },
       requestId: 'rid-9',
     });
-    const forwarding = resolveForwarding(exchange.connection, exchange.head.headers, exchange.head.host, new TrustedProxies([]));
+    const forwarding = resolveForwarding(
+      exchange.connection,
+      exchange.head.headers,
+      exchange.head.host,
+      new TrustedProxies([]),
+    );
     const environ = buildEnviron(exchange, {
       forwarding,
       serverName: 'default.test',
@@ -67,7 +78,13 @@ describe('buildEnviron (SPEC §7.2)', () => {
   it('uses the configured server name without a host, and a null body length for chunked bodies', () => {
     const exchange = new FakeExchange({ host: '', headers: [], httpVersion: 'HTTP/1.0', manualBody: true });
     const forwarding = resolveForwarding(exchange.connection, [], '', new TrustedProxies([]));
-    const environ = buildEnviron(exchange, { forwarding, serverName: 'fallback.test', scriptName: '', bodyLength: null, extraHeaders: null });
+    const environ = buildEnviron(exchange, {
+      forwarding,
+      serverName: 'fallback.test',
+      scriptName: '',
+      bodyLength: null,
+      extraHeaders: null,
+    });
     expect(environ.serverName).toBe('fallback.test');
     expect(environ.bodyLength).toBeNull();
     expect(environ.headers.find(([name]) => name === 'x-forwarded-host')).toBeUndefined();

@@ -18,7 +18,15 @@ const forwarding: Forwarding = {
 
 describe('hop-by-hop fields', () => {
   it('knows the fixed set of SPEC §7.3', () => {
-    for (const name of ['connection', 'keep-alive', 'proxy-connection', 'te', 'transfer-encoding', 'upgrade', 'trailer']) {
+    for (const name of [
+      'connection',
+      'keep-alive',
+      'proxy-connection',
+      'te',
+      'transfer-encoding',
+      'upgrade',
+      'trailer',
+    ]) {
       expect(isHopByHop(name)).toBe(true);
     }
     expect(isHopByHop('content-length')).toBe(false);

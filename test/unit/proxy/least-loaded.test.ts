@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { pickLeastLoaded, type Balanceable } from '../../../proxy/src/upstream/least-loaded.js';
 
-function worker(inFlight: number, capacity: number, extra: Partial<Balanceable> = {}): Balanceable & { name: string } {
+function worker(
+  inFlight: number,
+  capacity: number,
+  extra: Partial<Balanceable> = {},
+): Balanceable & { name: string } {
   return {
     name: `${inFlight}/${capacity}`,
     available: inFlight < capacity,

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { isToken, validateResponseHead } from '../../../proxy/src/dispatch/response-head-validation.js';
 
 describe('validateResponseHead (SPEC §8.1)', () => {
-  const ok = { status: 200, headers: [['content-type', 'text/plain']] as Array<[string, string]>, reason: '' };
+  const ok = {
+    status: 200,
+    headers: [['content-type', 'text/plain']] as Array<[string, string]>,
+    reason: '',
+  };
 
   it('accepts a valid head, obs-text and HTAB in values included', () => {
     expect(validateResponseHead(ok)).toBeNull();
@@ -36,7 +40,10 @@ describe('validateResponseHead (SPEC §8.1)', () => {
       }),
     );
     fc.assert(
-      fc.property(fc.stringMatching(/^[\x20-\x7e]*$/), (value) => validateResponseHead({ ...ok, headers: [['x', value]] }) === null),
+      fc.property(
+        fc.stringMatching(/^[\x20-\x7e]*$/),
+        (value) => validateResponseHead({ ...ok, headers: [['x', value]] }) === null,
+      ),
     );
   });
 
