@@ -27,7 +27,8 @@ const COPY_THRESHOLD = 4096;
  * taken, is never written again (the socket may still hold it), so no copy is needed on take.
  *
  * Every method checks the payload against the peer's max_frame_size and throws a ProtocolError
- * FRAME_SIZE_ERROR (leaving the batch as it was) if it does not fit; DATA is split instead.
+ * FRAME_SIZE_ERROR if it does not fit (DATA is split instead), or BAD_PAYLOAD if a value cannot be
+ * encoded; either way the batch is left as it was, without the failed frame.
  */
 export class FrameEncoder {
   /** The peer's advertised max_frame_size (SPEC §5.2); 65536 until its HELLO arrives. */
@@ -84,19 +85,34 @@ export class FrameEncoder {
 
   request(streamId: number, environ: Environ, endStream: boolean): void {
     this.#begin(FrameType.REQUEST, endStream ? Flags.END_STREAM : 0, streamId);
-    writeEnviron(this.#writer, environ);
+    try {
+      writeEnviron(this.#writer, environ);
+    } catch (error) {
+      this.#abandon();
+      throw error;
+    }
     this.#end();
   }
 
   response(streamId: number, head: ResponseHead, endStream: boolean): void {
     this.#begin(FrameType.RESPONSE, endStream ? Flags.END_STREAM : 0, streamId);
-    writeResponseHead(this.#writer, head);
+    try {
+      writeResponseHead(this.#writer, head);
+    } catch (error) {
+      this.#abandon();
+      throw error;
+    }
     this.#end();
   }
 
   trailers(streamId: number, trailers: readonly HeaderPair[]): void {
     this.#begin(FrameType.TRAILERS, Flags.END_STREAM, streamId);
-    writeHeaderPairs(this.#writer, trailers, 'trailers');
+    try {
+      writeHeaderPairs(this.#writer, trailers, 'trailers');
+    } catch (error) {
+      this.#abandon();
+      throw error;
+    }
     this.#end();
   }
 
@@ -226,6 +242,11 @@ export class FrameEncoder {
       this.#tooLarge(type, length);
     }
     writer.buf.writeUInt32BE(length, this.#frameStart);
+  }
+
+  /** A payload that cannot be encoded (BAD_PAYLOAD): drop the partial frame, keep the batch. */
+  #abandon(): void {
+    this.#writer.pos = this.#frameStart;
   }
 
   #tooLarge(type: number, length: number): never {
