@@ -33,6 +33,11 @@ export class CheckContext {
     this.timeoutMs = env.timeoutMs;
   }
 
+  /** The shared secret the suite was given (SPEC §5.4), if any. */
+  get secret(): Uint8Array | undefined {
+    return this.#env.secret;
+  }
+
   /** The worker's HELLO as first probed; fails the check if the worker sent no valid one. */
   get workerHello(): Hello {
     return this.#env.workerHello;

@@ -246,6 +246,11 @@ export class PeerConnection {
     return hello;
   }
 
+  /** Notes that an AUTH went out in a hand-made write, so the worker's AUTH is expected. */
+  markAuthSent(): void {
+    this.#authSent = true;
+  }
+
   sendAuth(proof: Uint8Array): void {
     this.#authSent = true;
     this.sendFrame(FrameType.AUTH, 0, 0, encodeMsgpack({ proof: Buffer.from(proof) }));

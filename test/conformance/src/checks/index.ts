@@ -12,6 +12,9 @@ import { requestChecks } from './requests.js';
 import { streamStateChecks } from './stream-states.js';
 import { trailerChecks } from './trailers.js';
 import { upgradeChecks } from './upgrade.js';
+import { vectorErrorChecks } from './vectors-errors.js';
+import { vectorFrameChecks } from './vectors-frames.js';
+import { vectorSequenceChecks } from './vectors-sequences.js';
 
 /** Every check, in the order they run. Names are stable: skip lists refer to them. */
 export const ALL_CHECKS: readonly Check[] = Object.freeze([
@@ -27,5 +30,8 @@ export const ALL_CHECKS: readonly Check[] = Object.freeze([
   ...trailerChecks,
   ...upgradeChecks,
   ...malformedChecks,
+  ...vectorFrameChecks,
+  ...vectorErrorChecks,
+  ...vectorSequenceChecks,
   ...drainingChecks,
 ]);
