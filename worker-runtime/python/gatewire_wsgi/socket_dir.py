@@ -194,8 +194,8 @@ def parse_tcp_address(address: str) -> tuple[str, int]:
     match = re.fullmatch(r"tcp://(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:/\[\]]+)):(?P<port>[0-9]{1,5})/?", address)
     if not match:
         raise ConfigError(f"--tcp {address!r} is not of the form tcp://host:port")
-    port = int(match["port"])
-    if not 0 < port < 65536:
+    port = int(match["port"])  # 0: an ephemeral port (the ready log line says which)
+    if not 0 <= port < 65536:
         raise ConfigError(f"--tcp {address!r}: port {port} is out of range")
     return match["v6"] or match["host"], port
 

@@ -260,6 +260,11 @@ class ProxyClient:
         except (ConnectionClosed, OSError):
             pass
         finally:
+            # Like a proxy (and node's default allowHalfOpen: false): the peer's EOF closes our side too.
+            try:
+                self.sock.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
             self.closed.set()
             self.control.put(None)
             for stream_queue in list(self.streams.values()):
