@@ -132,6 +132,8 @@ export class ClientStream {
   reset: StreamResult['reset'] = null;
   localEnded = false;
   remoteEnded = false;
+  /** The worker sent more DATA than we granted. */
+  flowViolation = false;
   closed = false;
   /** Called for each DATA piece (tunnels, slow readers). */
   onData: ((chunk: Buffer) => void) | null = null;
@@ -199,6 +201,7 @@ export class ClientStream {
   /** Manual flow control: grant the worker `bytes` more credit. */
   grant(bytes: number): void {
     if (this.closed || bytes <= 0) return;
+    this.recv.remaining += bytes;
     this.#client.encoder.window(this.id, bytes);
     this.#client.flush();
   }
@@ -212,11 +215,21 @@ export class ClientStream {
 
   receiveData(chunk: Buffer, end: boolean, autoWindow: boolean): void {
     this.bodyBytes += chunk.length;
+    if (chunk.length > 0) {
+      try {
+        this.recv.receive(chunk.length, this.id);
+      } catch {
+        this.flowViolation = true; // the worker sent beyond the window we granted (SPEC §9)
+      }
+    }
     if (this.onData !== null) this.onData(chunk);
     else if (!this.discardBody && chunk.length > 0) this.chunks.push(Buffer.from(chunk));
     if (autoWindow && chunk.length > 0 && !end) {
-      const increment = this.recv.consume(chunk.length);
-      if (increment > 0) this.grant(increment);
+      const increment = this.recv.consume(chunk.length); // already added to recv.remaining
+      if (increment > 0 && !this.closed) {
+        this.#client.encoder.window(this.id, increment);
+        this.#client.flush();
+      }
     }
     if (end) {
       this.remoteEnded = true;
