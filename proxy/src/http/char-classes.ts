@@ -14,7 +14,9 @@ const isAlpha = (b: number): boolean => (b >= 0x41 && b <= 0x5a) || (b >= 0x61 &
 const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 
 /** RFC 9110 §5.6.2 tchar: the characters of a token (method, field name, coding, chunk-ext name). */
-export const TCHAR = table((b) => isAlpha(b) || isDigit(b) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(b)));
+export const TCHAR = table(
+  (b) => isAlpha(b) || isDigit(b) || "!#$%&'*+-.^_`|~".includes(String.fromCharCode(b)),
+);
 
 /**
  * RFC 9110 §5.5 field-vchar / SP / HTAB: what may appear inside a field value. Every other CTL
@@ -37,11 +39,23 @@ export const REG_NAME_CHAR = table(
 );
 
 /** Characters inside an IP-literal's brackets we accept: IPv6 (and an embedded IPv4) only, no IPvFuture. */
-export const IP_LITERAL_CHAR = table((b) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66) || b === 0x3a || b === 0x2e);
+export const IP_LITERAL_CHAR = table(
+  (b) => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66) || b === 0x3a || b === 0x2e,
+);
 
 /** RFC 9110 §5.6.4 qdtext and quoted-pair's second byte, for chunk-ext quoted-string values. */
-export const QDTEXT = table((b) => b === 0x09 || b === 0x20 || b === 0x21 || (b >= 0x23 && b <= 0x5b) || (b >= 0x5d && b <= 0x7e) || b >= 0x80);
-export const QUOTED_PAIR_CHAR = table((b) => b === 0x09 || b === 0x20 || (b >= 0x21 && b <= 0x7e) || b >= 0x80);
+export const QDTEXT = table(
+  (b) =>
+    b === 0x09 ||
+    b === 0x20 ||
+    b === 0x21 ||
+    (b >= 0x23 && b <= 0x5b) ||
+    (b >= 0x5d && b <= 0x7e) ||
+    b >= 0x80,
+);
+export const QUOTED_PAIR_CHAR = table(
+  (b) => b === 0x09 || b === 0x20 || (b >= 0x21 && b <= 0x7e) || b >= 0x80,
+);
 
 /** Hex digit values; 0xff for a byte that is not a hex digit. */
 export const HEX_VALUE = (() => {

@@ -41,7 +41,12 @@ export function parseFieldLines(
       fail(trailer, 'INVALID_HEADER_NAME', 'invalid field name');
     }
     if (out.length >= maxCount)
-      fail(trailer, 'TOO_MANY_HEADERS', `more than ${maxCount} fields`, trailer ? 'TRAILERS_TOO_LARGE' : undefined);
+      fail(
+        trailer,
+        'TOO_MANY_HEADERS',
+        `more than ${maxCount} fields`,
+        trailer ? 'TRAILERS_TOO_LARGE' : undefined,
+      );
     const rawName = s.slice(nameStart, pos);
     const name = upper ? rawName.toLowerCase() : rawName;
     c = s.charCodeAt(++pos);
@@ -58,6 +63,7 @@ export function parseFieldLines(
       c = s.charCodeAt(pos);
     }
     if (s.charCodeAt(pos + 1) !== LF) fail(trailer, 'BARE_CR', 'CR not followed by LF');
+    if (pos > valueEnd && !trailer) checkFramingTail(s, name, valueEnd, pos);
     out.push([name, valueStart === valueEnd ? '' : s.slice(valueStart, valueEnd)]);
     pos += 2;
   }
@@ -66,4 +72,18 @@ export function parseFieldLines(
 function fail(trailer: boolean, code: ParseErrorCode, message: string, trailerCode?: ParseErrorCode): never {
   if (trailer) throw new HttpParseError(trailerCode ?? 'INVALID_TRAILER', `trailer: ${message}`);
   throw new HttpParseError(code, message);
+}
+
+/**
+ * A framing field (Content-Length, Transfer-Encoding) whose value is followed by HTAB: OWS by the
+ * grammar, but llhttp refuses it, and we refuse whatever node's parser refuses. Only called when a
+ * value has trailing whitespace, so the common path pays nothing.
+ */
+function checkFramingTail(s: string, name: string, from: number, to: number): void {
+  if (name !== 'content-length' && name !== 'transfer-encoding') return;
+  if (!s.slice(from, to).includes('\t')) return;
+  throw new HttpParseError(
+    name === 'content-length' ? 'INVALID_CONTENT_LENGTH' : 'INVALID_TRANSFER_ENCODING',
+    `HTAB after the ${name} value`,
+  );
 }

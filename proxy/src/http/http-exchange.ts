@@ -128,11 +128,19 @@ export class HttpExchange implements Exchange {
   // ——— request body ———
 
   startRequestBody(): void {
-    if (this.#done) return;
-    if (this.#req !== REQ_WAITING) throw new HttpFrontUsageError('EXCHANGE_STATE', 'startRequestBody() called twice');
-    if (this.handler === null) throw new HttpFrontUsageError('NO_HANDLER', 'set exchange.handler before startRequestBody()');
+    // After switchProtocols the tunnel already delivers: starting it again is harmless.
+    if (this.#done || this.#req === REQ_TUNNEL) return;
+    if (this.#req !== REQ_WAITING)
+      throw new HttpFrontUsageError('EXCHANGE_STATE', 'startRequestBody() called twice');
+    if (this.handler === null)
+      throw new HttpFrontUsageError('NO_HANDLER', 'set exchange.handler before startRequestBody()');
     this.#req = REQ_STREAMING;
-    if (this.head.expectContinue && this.#res === RES_NONE && !this.#continueSent && !this.#conn.bodyArrived(this)) {
+    if (
+      this.head.expectContinue &&
+      this.#res === RES_NONE &&
+      !this.#continueSent &&
+      !this.#conn.bodyArrived(this)
+    ) {
       this.#continueSent = true;
       this.#bytesOut += CONTINUE_HEAD.length;
       this.#socket.write(CONTINUE_HEAD, 'latin1');
@@ -154,7 +162,8 @@ export class HttpExchange implements Exchange {
   }
 
   discardRequestBody(): void {
-    if (this.#done || this.#req === REQ_ENDED || this.#req === REQ_DISCARDED || this.#req === REQ_TUNNEL) return;
+    if (this.#done || this.#req === REQ_ENDED || this.#req === REQ_DISCARDED || this.#req === REQ_TUNNEL)
+      return;
     const neverSent = this.#req === REQ_WAITING && this.head.expectContinue && !this.#continueSent;
     this.#req = REQ_DISCARDED;
     this.#paused = false;
@@ -237,8 +246,12 @@ export class HttpExchange implements Exchange {
   writeInformational(status: number, headers: HeaderPairs): void {
     if (this.#done || this.head.httpVersion === 'HTTP/1.0') return;
     if (status < 100 || status > 199 || status === 101)
-      throw new HttpFrontUsageError('INVALID_STATUS', `writeInformational needs a 1xx status other than 101, got ${status}`);
-    if (this.#res !== RES_NONE) throw new HttpFrontUsageError('EXCHANGE_STATE', 'informational head after the final head');
+      throw new HttpFrontUsageError(
+        'INVALID_STATUS',
+        `writeInformational needs a 1xx status other than 101, got ${status}`,
+      );
+    if (this.#res !== RES_NONE)
+      throw new HttpFrontUsageError('EXCHANGE_STATE', 'informational head after the final head');
     if (status === 100) {
       if (this.#continueSent) return;
       this.#continueSent = true;
@@ -250,7 +263,8 @@ export class HttpExchange implements Exchange {
 
   writeResponseHead(status: number, reason: string, headers: HeaderPairs): void {
     if (this.#done) return;
-    if (this.#res !== RES_NONE) throw new HttpFrontUsageError('EXCHANGE_STATE', 'response head written twice');
+    if (this.#res !== RES_NONE)
+      throw new HttpFrontUsageError('EXCHANGE_STATE', 'response head written twice');
     if (status < 200 || status > 599 || !Number.isInteger(status))
       throw new HttpFrontUsageError('INVALID_STATUS', `final status must be 200..599, got ${status}`);
     const noBody = status === 204 || status === 304 || this.head.method === 'HEAD';
@@ -291,7 +305,8 @@ export class HttpExchange implements Exchange {
       this.#bytesOut += chunk.length;
       return this.#noteWrite(this.#socket.write(chunk));
     }
-    if (res !== RES_OPEN) throw new HttpFrontUsageError('EXCHANGE_STATE', 'writeResponseBody() without an open response');
+    if (res !== RES_OPEN)
+      throw new HttpFrontUsageError('EXCHANGE_STATE', 'writeResponseBody() without an open response');
     const length = chunk.length;
     // An empty chunk would end a chunked body; a no-body response drops what it is given (SPEC §8.1).
     if (length === 0 || this.#framing === Framing.NONE) return true;
@@ -311,7 +326,8 @@ export class HttpExchange implements Exchange {
         return true;
       }
       if (parts !== null) this.#flushParts();
-      if (length <= SMALL_CHUNK_BYTES) return this.#noteWrite(this.#socket.write(frameSmallChunk(sizeLine, chunk)));
+      if (length <= SMALL_CHUNK_BYTES)
+        return this.#noteWrite(this.#socket.write(frameSmallChunk(sizeLine, chunk)));
       const socket = this.#socket;
       socket.cork();
       socket.write(sizeLine, 'latin1');
@@ -342,7 +358,8 @@ export class HttpExchange implements Exchange {
       if (this.#tunnelClientEnded) this.#finish(null);
       return;
     }
-    if (res !== RES_OPEN) throw new HttpFrontUsageError('EXCHANGE_STATE', 'endResponse() without an open response');
+    if (res !== RES_OPEN)
+      throw new HttpFrontUsageError('EXCHANGE_STATE', 'endResponse() without an open response');
     if (this.#framing === Framing.LENGTH && this.#bodyOut !== this.#contentLength) {
       this.#failResponse('response body shorter than its content-length');
       return;
@@ -392,7 +409,8 @@ export class HttpExchange implements Exchange {
     if (extra !== null) {
       for (let i = 0; i < extra.length; i++) {
         const lower = extra[i][0].toLowerCase();
-        if (lower !== 'content-type' && lower !== 'content-length' && lower !== 'x-request-id') fields.push(extra[i]);
+        if (lower !== 'content-type' && lower !== 'content-length' && lower !== 'x-request-id')
+          fields.push(extra[i]);
       }
     }
     scanResponseHeaders(fields, false, scan);
@@ -411,9 +429,14 @@ export class HttpExchange implements Exchange {
   switchProtocols(headers: HeaderPairs): void {
     if (this.#done) return;
     if (this.head.upgrade === '')
-      throw new HttpFrontUsageError('EXCHANGE_STATE', 'switchProtocols() on a request that did not ask to upgrade');
-    if (this.#res !== RES_NONE) throw new HttpFrontUsageError('EXCHANGE_STATE', 'switchProtocols() after the response head');
-    if (this.handler === null) throw new HttpFrontUsageError('NO_HANDLER', 'set exchange.handler before switchProtocols()');
+      throw new HttpFrontUsageError(
+        'EXCHANGE_STATE',
+        'switchProtocols() on a request that did not ask to upgrade',
+      );
+    if (this.#res !== RES_NONE)
+      throw new HttpFrontUsageError('EXCHANGE_STATE', 'switchProtocols() after the response head');
+    if (this.handler === null)
+      throw new HttpFrontUsageError('NO_HANDLER', 'set exchange.handler before switchProtocols()');
     const head = buildInterimHead(101, headers);
     this.#status = 101;
     this.#res = RES_TUNNEL;

@@ -93,11 +93,15 @@ const MINIMUM: Readonly<Record<keyof HttpFrontOptions, number>> = {
 export function resolveHttpFrontOptions(input: Partial<HttpFrontOptions> = {}): Readonly<HttpFrontOptions> {
   const resolved: Record<string, number> = { ...DEFAULT_HTTP_FRONT_OPTIONS };
   for (const [key, value] of Object.entries(input)) {
-    if (!(key in MINIMUM)) throw new HttpFrontUsageError('INVALID_OPTION', `unknown HTTP front option '${key}'`);
+    if (!(key in MINIMUM))
+      throw new HttpFrontUsageError('INVALID_OPTION', `unknown HTTP front option '${key}'`);
     if (value === undefined) continue;
     const min = MINIMUM[key as keyof HttpFrontOptions];
     if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
-      throw new HttpFrontUsageError('INVALID_OPTION', `HTTP front option '${key}' must be an integer >= ${min}`);
+      throw new HttpFrontUsageError(
+        'INVALID_OPTION',
+        `HTTP front option '${key}' must be an integer >= ${min}`,
+      );
     resolved[key] = value;
   }
   if (resolved.maxTargetBytes >= resolved.maxHeaderBytes)

@@ -20,7 +20,8 @@ export interface HttpFrontConfig {
 }
 
 /** Where to listen: TCP host and port (port 0 = any free port), or a Unix socket path. */
-export type HttpFrontListenTarget = { readonly host?: string; readonly port: number } | { readonly path: string };
+export type HttpFrontListenTarget =
+  { readonly host?: string; readonly port: number } | { readonly path: string };
 
 export interface HttpFrontCloseOptions {
   /** How long in-flight exchanges may run on after close() before they are aborted with 'shutdown'. Default 10000. */
@@ -112,7 +113,8 @@ export class HttpFront {
 
   /** Starts accepting connections. Resolves once listening; rejects on a listen error (EADDRINUSE…). */
   listen(target: HttpFrontListenTarget): Promise<void> {
-    if (this.#state !== 'ready') return Promise.reject(new HttpFrontUsageError('INVALID_STATE', `listen() in state ${this.#state}`));
+    if (this.#state !== 'ready')
+      return Promise.reject(new HttpFrontUsageError('INVALID_STATE', `listen() in state ${this.#state}`));
     this.#state = 'serving';
     const server = this.#server;
     return new Promise<void>((resolve, reject) => {
@@ -195,7 +197,8 @@ export class HttpFront {
   }
 
   #checkClosed(): void {
-    if (!this.#draining || !this.#serverClosed || this.#connections.size > 0 || this.#resolveClosed === null) return;
+    if (!this.#draining || !this.#serverClosed || this.#connections.size > 0 || this.#resolveClosed === null)
+      return;
     this.#state = 'closed';
     if (this.#sweepTimer !== null) clearInterval(this.#sweepTimer);
     this.#sweepTimer = null;

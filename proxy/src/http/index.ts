@@ -16,7 +16,11 @@ export {
   type HttpFrontCloseOptions,
   type HttpFrontState,
 } from './http-front.js';
-export { DEFAULT_HTTP_FRONT_OPTIONS, resolveHttpFrontOptions, type HttpFrontOptions } from './http-front-options.js';
+export {
+  DEFAULT_HTTP_FRONT_OPTIONS,
+  resolveHttpFrontOptions,
+  type HttpFrontOptions,
+} from './http-front-options.js';
 export {
   HttpParseError,
   isHttpParseError,
@@ -26,7 +30,12 @@ export {
   UsageErrorCodes,
   type UsageErrorCode,
 } from './http-errors.js';
-export { RequestParser, ParseEvent, type ParseEventCode, type RequestParserLimits } from './request-parser.js';
+export {
+  RequestParser,
+  ParseEvent,
+  type ParseEventCode,
+  type RequestParserLimits,
+} from './request-parser.js';
 export { ChunkedDecoder, ChunkEvent, type ChunkEventCode } from './chunked-decoder.js';
 export { REQUEST_METHODS } from './request-methods.js';
 export { reasonPhrase } from './status-reasons.js';

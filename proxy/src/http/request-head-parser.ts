@@ -83,7 +83,8 @@ export function parseRequestHead(s: string, limits: HeadLimits): ParsedRequestHe
         break;
       case 6:
         if (name === 'expect') {
-          if (expect !== null) throw new HttpParseError('UNSUPPORTED_EXPECTATION', 'more than one Expect field');
+          if (expect !== null)
+            throw new HttpParseError('UNSUPPORTED_EXPECTATION', 'more than one Expect field');
           expect = pair[1];
         }
         break;
@@ -108,7 +109,10 @@ export function parseRequestHead(s: string, limits: HeadLimits): ParsedRequestHe
       case 17:
         if (name === 'transfer-encoding') {
           if (httpVersion === 'HTTP/1.0')
-            throw new HttpParseError('TRANSFER_ENCODING_IN_HTTP10', 'Transfer-Encoding in an HTTP/1.0 request');
+            throw new HttpParseError(
+              'TRANSFER_ENCODING_IN_HTTP10',
+              'Transfer-Encoding in an HTTP/1.0 request',
+            );
           if (transferEncoding !== null)
             throw new HttpParseError('INVALID_TRANSFER_ENCODING', 'more than one Transfer-Encoding field');
           transferEncoding = pair[1];
@@ -120,7 +124,10 @@ export function parseRequestHead(s: string, limits: HeadLimits): ParsedRequestHe
   let bodyLength: number | null = contentLength < 0 ? 0 : contentLength;
   if (transferEncoding !== null) {
     if (contentLength >= 0)
-      throw new HttpParseError('CONTENT_LENGTH_WITH_TRANSFER_ENCODING', 'both Content-Length and Transfer-Encoding');
+      throw new HttpParseError(
+        'CONTENT_LENGTH_WITH_TRANSFER_ENCODING',
+        'both Content-Length and Transfer-Encoding',
+      );
     checkTransferEncoding(transferEncoding);
     bodyLength = null;
   }
@@ -142,7 +149,9 @@ export function parseRequestHead(s: string, limits: HeadLimits): ParsedRequestHe
   const keepAlive = httpVersion === 'HTTP/1.1' ? !connectionClose : connectionKeepAlive && !connectionClose;
   // RFC 9110 §7.8: an HTTP/1.0 request's Upgrade is ignored; SPEC §13: only a request without a body tunnels.
   const upgradeValue =
-    upgrade !== null && connectionUpgrade && httpVersion === 'HTTP/1.1' && bodyLength === 0 ? upgrade.toLowerCase() : '';
+    upgrade !== null && connectionUpgrade && httpVersion === 'HTTP/1.1' && bodyLength === 0
+      ? upgrade.toLowerCase()
+      : '';
 
   return new ParsedRequestHead(
     method,
@@ -170,7 +179,10 @@ export function parseRequestLineEnd(s: string, maxTargetBytes: number): number {
   let c = s.charCodeAt(0);
   while (TCHAR[c] === 1) c = s.charCodeAt(++pos);
   if (c !== SP || pos === 0) {
-    if (c === CR || c === LF || c === SP)
+    if (c === CR && s.charCodeAt(pos + 1) !== LF)
+      throw new HttpParseError('BARE_CR', 'CR not followed by LF');
+    if (c === LF) throw new HttpParseError('BARE_LF', 'LF not preceded by CR');
+    if (c === CR || c === SP)
       throw new HttpParseError('INVALID_REQUEST_LINE', 'request line is not method SP target SP version');
     throw new HttpParseError('INVALID_METHOD', 'method is not a token');
   }
@@ -178,8 +190,10 @@ export function parseRequestLineEnd(s: string, maxTargetBytes: number): number {
   c = s.charCodeAt(pos);
   while (TARGET_CHAR[c] === 1) c = s.charCodeAt(++pos);
   const targetLength = pos - targetStart;
-  if (targetLength > maxTargetBytes) throw new HttpParseError('TARGET_TOO_LONG', `target over ${maxTargetBytes} bytes`);
-  if (targetLength === 0) throw new HttpParseError('INVALID_REQUEST_LINE', 'request line is not method SP target SP version');
+  if (targetLength > maxTargetBytes)
+    throw new HttpParseError('TARGET_TOO_LONG', `target over ${maxTargetBytes} bytes`);
+  if (targetLength === 0)
+    throw new HttpParseError('INVALID_REQUEST_LINE', 'request line is not method SP target SP version');
   if (c === CR && s.charCodeAt(pos + 1) === LF)
     throw new HttpParseError('UNSUPPORTED_VERSION', 'HTTP/0.9 request line without a version');
   if (c !== SP) {
@@ -187,6 +201,7 @@ export function parseRequestLineEnd(s: string, maxTargetBytes: number): number {
     throw new HttpParseError('INVALID_TARGET', 'invalid character in target');
   }
   pos++;
+  if (s.charCodeAt(pos) === SP) throw new HttpParseError('INVALID_REQUEST_LINE', 'request line is not method SP target SP version');
   // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3).
   if (
     s.charCodeAt(pos) !== 0x48 ||
@@ -233,7 +248,8 @@ function parseContentLength(value: string, maxBodyBytes: number): number {
   if (length - start > MAX_LENGTH_DIGITS) n = Number.POSITIVE_INFINITY;
   if (maxBodyBytes > 0 && n > maxBodyBytes)
     throw new HttpParseError('BODY_TOO_LARGE', `Content-Length over the ${maxBodyBytes}-byte body limit`);
-  if (n === Number.POSITIVE_INFINITY) throw new HttpParseError('INVALID_CONTENT_LENGTH', 'Content-Length too large');
+  if (n === Number.POSITIVE_INFINITY)
+    throw new HttpParseError('INVALID_CONTENT_LENGTH', 'Content-Length too large');
   return n;
 }
 
@@ -255,12 +271,16 @@ function checkTransferEncoding(value: string): void {
   }
   const last = members[members.length - 1].replace(/^[ \t]+|[ \t]+$/g, '').toLowerCase();
   if (last !== 'chunked' || chunkedCount !== 1)
-    throw new HttpParseError('INVALID_TRANSFER_ENCODING', 'chunked is not the final transfer coding, exactly once');
+    throw new HttpParseError(
+      'INVALID_TRANSFER_ENCODING',
+      'chunked is not the final transfer coding, exactly once',
+    );
   throw new HttpParseError('UNSUPPORTED_TRANSFER_ENCODING', 'transfer coding other than chunked');
 }
 
 /** transfer-coding = token *( OWS ";" OWS transfer-parameter ), parameters as token=token|quoted-string. */
-const TRANSFER_CODING = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t !#-[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"))*$/;
+const TRANSFER_CODING =
+  /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*;[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+=(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+|"(?:[\t !#-[\]-~\x80-\xff]|\\[\t -~\x80-\xff])*"))*$/;
 
 function isTransferCoding(member: string): boolean {
   return TRANSFER_CODING.test(member);

@@ -1,5 +1,5 @@
 import type { HeaderPairs } from '@gatewire/protocol';
-import { CR, LF, SP, TCHAR } from './char-classes.js';
+import { CR, LF, SP, TARGET_CHAR, TCHAR } from './char-classes.js';
 import { ChunkEvent, ChunkedDecoder } from './chunked-decoder.js';
 import { HttpParseError } from './http-errors.js';
 import { type ParsedRequestHead, parseRequestHead, parseRequestLineEnd } from './request-head-parser.js';
@@ -161,7 +161,8 @@ export class RequestParser {
     const found = buf.indexOf(CRLFCRLF, pos);
     if (found < 0) return this.#headSlow(buf, pos);
     const headEnd = found + 4;
-    if (headEnd - pos > this.#limits.maxHeaderBytes) this.#tooLarge(buf.subarray(pos, headEnd), headEnd - pos);
+    if (headEnd - pos > this.#limits.maxHeaderBytes)
+      this.#tooLarge(buf.subarray(pos, headEnd), headEnd - pos);
     this.#completeHead(buf.toString('latin1', pos, headEnd));
     this.offset = headEnd;
     return ParseEvent.HEAD;
@@ -219,8 +220,10 @@ export class RequestParser {
     let phaseBytes = this.#phaseBytes;
     for (let i = this.#scanned; i < length; i++) {
       const c = acc[i];
-      if (c === LF && (i === 0 || acc[i - 1] !== CR)) throw new HttpParseError('BARE_LF', 'LF not preceded by CR');
-      if (i > 0 && acc[i - 1] === CR && c !== LF) throw new HttpParseError('BARE_CR', 'CR not followed by LF');
+      if (c === LF && (i === 0 || acc[i - 1] !== CR))
+        throw new HttpParseError('BARE_LF', 'LF not preceded by CR');
+      if (i > 0 && acc[i - 1] === CR && c !== LF)
+        throw new HttpParseError('BARE_CR', 'CR not followed by LF');
       if (phase === IN_METHOD) {
         // A lone CR first may start an empty line before the request line: the next byte decides.
         if (c === CR && i === 0) continue;
@@ -228,11 +231,15 @@ export class RequestParser {
           phase = IN_TARGET;
           phaseBytes = 0;
         } else if (TCHAR[c] !== 1) {
-          if (c === CR && i > 0) throw new HttpParseError('INVALID_REQUEST_LINE', 'request line without a target');
+          if (c === CR && i > 0)
+            throw new HttpParseError('INVALID_REQUEST_LINE', 'request line without a target');
           throw new HttpParseError('INVALID_METHOD', 'method is not a token');
         }
       } else if (phase === IN_TARGET) {
+        // Same order as the full parse: the first bad byte, or the first byte over the limit.
         if (c === SP || c === CR) phase = IN_VERSION;
+        else if (TARGET_CHAR[c] !== 1)
+          throw new HttpParseError('INVALID_TARGET', 'invalid character in target');
         else if (++phaseBytes > this.#limits.maxTargetBytes)
           throw new HttpParseError('TARGET_TOO_LONG', `target over ${this.#limits.maxTargetBytes} bytes`);
       } else if (phase === IN_VERSION && c === LF) {

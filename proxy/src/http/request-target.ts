@@ -65,7 +65,8 @@ function splitAbsoluteForm(target: string, out: TargetParts): void {
   if (authority.length === 0 || authority.charCodeAt(0) === COLON)
     throw new HttpParseError('INVALID_TARGET', 'absolute-form target without a host');
   if (authority.includes('@')) throw new HttpParseError('INVALID_TARGET', 'userinfo in absolute-form target');
-  if (!isValidHost(authority)) throw new HttpParseError('INVALID_TARGET', 'invalid authority in absolute-form target');
+  if (!isValidHost(authority))
+    throw new HttpParseError('INVALID_TARGET', 'invalid authority in absolute-form target');
   const rest = target.slice(authorityEnd);
   const q = rest.indexOf('?');
   let path = q < 0 ? rest : rest.slice(0, q);
@@ -79,7 +80,11 @@ function splitAbsoluteForm(target: string, out: TargetParts): void {
 function checkPercentEncoding(path: string): void {
   let i = path.indexOf('%');
   while (i >= 0) {
-    if (HEX_VALUE[path.charCodeAt(i + 1) & 0xff] === 0xff || HEX_VALUE[path.charCodeAt(i + 2) & 0xff] === 0xff || i + 2 >= path.length)
+    if (
+      HEX_VALUE[path.charCodeAt(i + 1) & 0xff] === 0xff ||
+      HEX_VALUE[path.charCodeAt(i + 2) & 0xff] === 0xff ||
+      i + 2 >= path.length
+    )
       throw new HttpParseError('INVALID_TARGET', 'malformed percent-encoding in path');
     i = path.indexOf('%', i + 3);
   }
@@ -98,7 +103,8 @@ export function isValidHost(value: string): boolean {
   if (value.charCodeAt(0) === 0x5b) {
     const close = value.indexOf(']');
     if (close < 2) return false;
-    for (i = 1; i < close; i++) if (IP_LITERAL_CHAR[value.charCodeAt(i) & 0xff] !== 1 || value.charCodeAt(i) > 0xff) return false;
+    for (i = 1; i < close; i++)
+      if (IP_LITERAL_CHAR[value.charCodeAt(i) & 0xff] !== 1 || value.charCodeAt(i) > 0xff) return false;
     if (!value.slice(1, close).includes(':')) return false;
     i = close + 1;
     if (i === length) return true;
@@ -107,7 +113,11 @@ export function isValidHost(value: string): boolean {
       const c = value.charCodeAt(i);
       if (c === COLON) break;
       if (c === PERCENT) {
-        if (HEX_VALUE[value.charCodeAt(i + 1) & 0xff] === 0xff || HEX_VALUE[value.charCodeAt(i + 2) & 0xff] === 0xff || i + 2 >= length)
+        if (
+          HEX_VALUE[value.charCodeAt(i + 1) & 0xff] === 0xff ||
+          HEX_VALUE[value.charCodeAt(i + 2) & 0xff] === 0xff ||
+          i + 2 >= length
+        )
           return false;
         i += 3;
         continue;

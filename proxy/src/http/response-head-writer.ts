@@ -34,7 +34,11 @@ export class ResponseHeaderScan {
  * With `dropContentLength` (1xx, 204: RFC 9110 §8.6) they are dropped silently. Names are matched
  * case-insensitively (SPEC §8.1); values were validated by the dispatcher (no CR, LF or NUL).
  */
-export function scanResponseHeaders(headers: HeaderPairs, dropContentLength: boolean, out: ResponseHeaderScan): void {
+export function scanResponseHeaders(
+  headers: HeaderPairs,
+  dropContentLength: boolean,
+  out: ResponseHeaderScan,
+): void {
   let lines = '';
   let contentLength = -1;
   let lengthLine = '';
@@ -137,7 +141,12 @@ export function buildLastChunk(trailers: HeaderPairs | null): string {
   for (let i = 0; i < trailers.length; i++) {
     const name = trailers[i][0];
     const lower = name.toLowerCase();
-    if (lower === 'content-length' || lower === 'transfer-encoding' || lower === 'connection' || lower === 'trailer')
+    if (
+      lower === 'content-length' ||
+      lower === 'transfer-encoding' ||
+      lower === 'connection' ||
+      lower === 'trailer'
+    )
       continue;
     out += `${name}: ${trailers[i][1]}\r\n`;
   }

@@ -73,7 +73,8 @@ export function reasonPhrase(status: number): string {
 
 /** Status lines by code, built once: the head writer concatenates one string instead of four. */
 const STATUS_LINES = new Map<number, string>();
-for (const code of Object.keys(REASONS)) STATUS_LINES.set(Number(code), `HTTP/1.1 ${code} ${REASONS[Number(code)]}\r\n`);
+for (const code of Object.keys(REASONS))
+  STATUS_LINES.set(Number(code), `HTTP/1.1 ${code} ${REASONS[Number(code)]}\r\n`);
 
 /** `HTTP/1.1 <status> <reason>\r\n`; the standard phrase when `reason` is ''. */
 export function statusLine(status: number, reason: string): string {
