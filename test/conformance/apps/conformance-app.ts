@@ -50,6 +50,23 @@ function echo(request: Request): Response {
   return new Response(request.body, { headers: { 'content-type': 'application/octet-stream' } });
 }
 
+/** How long OPTIONS holds its stream open after the body ended (see `options`). */
+const OPTIONS_LINGER_MS = 100;
+
+/**
+ * OPTIONS (the vectors' sequences send OPTIONS *): an echo that ends its response only
+ * OPTIONS_LINGER_MS after the request body ended, so that the stream is still open when the
+ * script's next frames arrive (protocol/vectors/README.md, `requires`).
+ */
+function options(request: Request): Response {
+  const linger = () => new Promise<void>((resolve) => setTimeout(resolve, OPTIONS_LINGER_MS));
+  const body =
+    request.body === null
+      ? new ReadableStream<Uint8Array>({ start: async (controller) => { await linger(); controller.close(); } })
+      : request.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ flush: linger }));
+  return new Response(body, { headers: { 'content-type': 'application/octet-stream' } });
+}
+
 function bytes(request: Request, n: number, id: string | null): Response {
   if (id) {
     started.add(id);
@@ -113,8 +130,7 @@ function tunnel(request: Request, env: WorkerEnv): Response {
 
 export default {
   async fetch(request: Request, env: WorkerEnv): Promise<Response> {
-    // The protocol vectors' sequences send OPTIONS * and need an app that reads the whole body.
-    if (request.method === 'OPTIONS') return echo(request);
+    if (request.method === 'OPTIONS') return options(request);
     const url = new URL(request.url);
     const query = url.searchParams;
     switch (url.pathname) {

@@ -31,6 +31,11 @@ _TICK_S = 0.02
 
 _READ_SIZE = 16384
 
+# OPTIONS (the vectors' sequences send OPTIONS *) is an echo that ends its response only this long
+# after the request body ended, so that the stream is still open when the script's next frames
+# arrive (protocol/vectors/README.md, `requires`).
+_OPTIONS_LINGER_S = 0.1
+
 
 def _text(start_response, body: str, status: str = "200 OK"):
     data = body.encode("utf-8")
@@ -47,7 +52,7 @@ def _mark(collection: set[str], key: str) -> None:
         collection.add(key)
 
 
-def _echo(environ, start_response):
+def _echo(environ, start_response, linger: float = 0.0):
     stream = environ["wsgi.input"]
     start_response("200 OK", [("Content-Type", "application/octet-stream")])
 
@@ -55,8 +60,10 @@ def _echo(environ, start_response):
         while True:
             chunk = stream.read(_READ_SIZE)
             if not chunk:
-                return
+                break
             yield chunk
+        if linger:
+            time.sleep(linger)
 
     return body()
 
@@ -130,8 +137,9 @@ def application(environ, start_response):
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "")
     query = _query(environ)
-    # The protocol vectors' sequences send OPTIONS * and need an app that reads the whole body.
-    if method == "OPTIONS" or path == "/echo":
+    if method == "OPTIONS":
+        return _echo(environ, start_response, _OPTIONS_LINGER_S)
+    if path == "/echo":
         return _echo(environ, start_response)
     if path == "/hello":
         return _text(start_response, "Hello, World!")

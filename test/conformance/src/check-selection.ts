@@ -1,4 +1,4 @@
-import { groupOf, type Check } from './check.js';
+import type { Check } from './check.js';
 import { ConformanceConfigError } from './errors.js';
 import type { SkipRule } from './options.js';
 
@@ -8,9 +8,12 @@ export interface SelectedCheck {
   skipReason?: string;
 }
 
-/** Whether a selector (a name, a group, or a pattern with `*`) matches a check name. */
+/**
+ * Whether a selector matches a check name: the name itself, a dotted prefix of it (`vectors`,
+ * `vectors.error`), or a pattern with `*` (`malformed.environ-*`).
+ */
 export function matches(selector: string, name: string): boolean {
-  if (selector === name || selector === groupOf(name)) return true;
+  if (selector === name || name.startsWith(`${selector}.`)) return true;
   if (!selector.includes('*')) return false;
   const pattern = selector.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'));
   return new RegExp(`^${pattern.join('.*')}$`).test(name);

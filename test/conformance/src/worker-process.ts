@@ -124,10 +124,14 @@ export class WorkerProcess {
     return this.#exited;
   }
 
-  /** Whether any process of the worker's group is still running. */
+  /**
+   * Whether any process of the worker's group is still running. While the shell runs, its command
+   * does (the shell waits for it); once it has exited, a command that outlived it is looked for.
+   */
   get running(): boolean {
     const pid = this.#child.pid;
     if (pid === undefined) return false;
+    if (!this.#exited) return true;
     return livePidsInGroup(pid).length > 0;
   }
 
