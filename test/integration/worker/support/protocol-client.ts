@@ -143,7 +143,13 @@ export class ClientStream {
   #client: ProtocolClient;
   #windowWaiters: Array<() => void> = [];
 
-  constructor(client: ProtocolClient, id: number, sendWindow: number, recvWindow: number, discardBody: boolean) {
+  constructor(
+    client: ProtocolClient,
+    id: number,
+    sendWindow: number,
+    recvWindow: number,
+    discardBody: boolean,
+  ) {
     this.#client = client;
     this.id = id;
     this.sendWindow = sendWindow;
@@ -162,9 +168,13 @@ export class ClientStream {
 
   /** Sends request body bytes, waiting for the worker's window (SPEC §9). */
   async write(bytes: Uint8Array | string, end = false): Promise<void> {
-    let data = typeof bytes === 'string' ? Buffer.from(bytes) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    let data =
+      typeof bytes === 'string'
+        ? Buffer.from(bytes)
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     do {
-      while (this.sendWindow <= 0 && !this.closed) await new Promise<void>((resolve) => this.#windowWaiters.push(resolve));
+      while (this.sendWindow <= 0 && !this.closed)
+        await new Promise<void>((resolve) => this.#windowWaiters.push(resolve));
       if (this.closed) throw new StreamResetError(this.reset?.code ?? -1, this.reset?.message ?? 'closed');
       const size = Math.min(this.sendWindow, data.length, this.#client.peerMaxFrameSize);
       const piece = data.subarray(0, size);
@@ -312,7 +322,10 @@ export class ProtocolClient implements FrameHandler {
   }
 
   /** Connects to a Unix socket path or `{ host, port }`; resolves after the handshake (SPEC §5). */
-  static async connect(target: string | { host: string; port: number }, options: ClientOptions = {}): Promise<ProtocolClient> {
+  static async connect(
+    target: string | { host: string; port: number },
+    options: ClientOptions = {},
+  ): Promise<ProtocolClient> {
     const socket = typeof target === 'string' ? connect(target) : connect(target.port, target.host);
     socket.setNoDelay?.(true);
     await new Promise<void>((resolve, reject) => {
@@ -328,9 +341,11 @@ export class ProtocolClient implements FrameHandler {
   request(spec: RequestSpec = {}): ClientStream {
     const id = this.#nextId;
     this.#nextId += 1;
-    const body = spec.body === undefined ? null : typeof spec.body === 'string' ? Buffer.from(spec.body) : spec.body;
+    const body =
+      spec.body === undefined ? null : typeof spec.body === 'string' ? Buffer.from(spec.body) : spec.body;
     const streaming = spec.streaming === true || spec.upgrade !== undefined;
-    const bodyLength = spec.bodyLength !== undefined ? spec.bodyLength : streaming ? null : (body?.length ?? 0);
+    const bodyLength =
+      spec.bodyLength !== undefined ? spec.bodyLength : streaming ? null : (body?.length ?? 0);
     const stream = new ClientStream(
       this,
       id,
@@ -431,7 +446,9 @@ export class ProtocolClient implements FrameHandler {
         this.encoder.maxFrameSize = hello.maxFrameSize;
         if (hello.auth !== undefined) {
           if (this.options.secret === undefined) {
-            this.handshake.reject(new Error('the worker asks for a shared secret and the test client has none'));
+            this.handshake.reject(
+              new Error('the worker asks for a shared secret and the test client has none'),
+            );
             return;
           }
           const secret = Buffer.from(this.options.secret);
@@ -445,7 +462,13 @@ export class ProtocolClient implements FrameHandler {
       case FrameType.AUTH: {
         const auth = decodeAuth(payload);
         try {
-          verifyAuthProof(auth.proof, Buffer.from(this.options.secret ?? ''), 'worker', this.#ourHello.nonce, this.peerHello!.nonce);
+          verifyAuthProof(
+            auth.proof,
+            Buffer.from(this.options.secret ?? ''),
+            'worker',
+            this.#ourHello.nonce,
+            this.peerHello!.nonce,
+          );
           this.handshake.resolve();
         } catch (error) {
           this.handshake.reject(error);
@@ -485,13 +508,17 @@ export class ProtocolClient implements FrameHandler {
         const goaway = decodeGoaway(payload);
         this.goaway = goaway;
         this.goawayReceived.resolve(goaway);
-        if (goaway.code !== ErrorCode.NO_ERROR) this.handshake.reject(new Error(`GOAWAY ${errorCodeName(goaway.code)}: ${goaway.message}`));
+        if (goaway.code !== ErrorCode.NO_ERROR)
+          this.handshake.reject(new Error(`GOAWAY ${errorCodeName(goaway.code)}: ${goaway.message}`));
         return;
       }
       case FrameType.PONG: {
         const waiter = this.#pings.shift();
         if (waiter === undefined) return;
-        if (this.peerHello?.features.includes(Feature.HEALTH) && (this.options.features ?? [Feature.HEALTH]).includes(Feature.HEALTH)) {
+        if (
+          this.peerHello?.features.includes(Feature.HEALTH) &&
+          (this.options.features ?? [Feature.HEALTH]).includes(Feature.HEALTH)
+        ) {
           this.#pendingPong = waiter;
         } else waiter.resolve({ health: null });
         return;

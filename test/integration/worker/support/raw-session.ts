@@ -58,7 +58,13 @@ export class RawSession {
   }
 
   /** A frame with the given header fields and payload (no validation). */
-  frame(type: number, flags: number, streamId: number, payload: Uint8Array = Buffer.alloc(0), length = payload.length): Buffer {
+  frame(
+    type: number,
+    flags: number,
+    streamId: number,
+    payload: Uint8Array = Buffer.alloc(0),
+    length = payload.length,
+  ): Buffer {
     const header = Buffer.alloc(10);
     header.writeUInt32BE(length, 0);
     header[4] = type;
@@ -72,7 +78,9 @@ export class RawSession {
   }
 
   /** The GOAWAY the worker sent (code name, message), once the connection has closed. */
-  async goawayOnClose(timeoutMs = 15_000): Promise<{ code: string; message: string; lastStream: number } | null> {
+  async goawayOnClose(
+    timeoutMs = 15_000,
+  ): Promise<{ code: string; message: string; lastStream: number } | null> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.closed,

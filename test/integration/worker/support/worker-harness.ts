@@ -16,14 +16,17 @@ export const FIXTURE_APPS = join(ROOT, 'test/fixtures/apps');
 export function assertBuilt(): void {
   let built: number;
   try {
-    built = statSync(MAIN).mtimeMs;
+    statSync(MAIN);
+    built = statSync(join(ROOT, 'worker-runtime/dist/.tsbuildinfo')).mtimeMs;
   } catch {
-    throw new Error('worker-runtime/dist/main.js is missing: run `npx tsc -b worker-runtime` first');
+    throw new Error('worker-runtime/dist is missing: run `npx tsc -b worker-runtime` first');
   }
   const src = join(ROOT, 'worker-runtime/src');
   for (const file of readdirSync(src)) {
     if (statSync(join(src, file)).mtimeMs > built + 1000) {
-      throw new Error(`worker-runtime/dist is older than src/${file}: run \`npx tsc -b worker-runtime\` first`);
+      throw new Error(
+        `worker-runtime/dist is older than src/${file}: run \`npx tsc -b worker-runtime\` first`,
+      );
     }
   }
 }
@@ -47,7 +50,14 @@ export class WorkerHarness {
   private constructor(args: string[], env: Record<string, string | undefined>) {
     this.child = spawn(process.execPath, [MAIN, ...args], {
       cwd: ROOT,
-      env: { ...process.env, GATEWIRE_APP: undefined, GATEWIRE_SOCKET: undefined, GATEWIRE_SOCKET_DIR: undefined, GATEWIRE_SECRET: undefined, ...env },
+      env: {
+        ...process.env,
+        GATEWIRE_APP: undefined,
+        GATEWIRE_SOCKET: undefined,
+        GATEWIRE_SOCKET_DIR: undefined,
+        GATEWIRE_SECRET: undefined,
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let partial = '';
@@ -107,11 +117,17 @@ export class WorkerHarness {
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise<LogLine>((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`timed out waiting for ${what}; log so far:\n${this.stdout}\nstderr:\n${this.stderr}`));
+        reject(
+          new Error(`timed out waiting for ${what}; log so far:\n${this.stdout}\nstderr:\n${this.stderr}`),
+        );
       }, timeoutMs);
       const onExit = (): void => {
         clearTimeout(timer);
-        reject(new Error(`the process exited while waiting for ${what}; log:\n${this.stdout}\nstderr:\n${this.stderr}`));
+        reject(
+          new Error(
+            `the process exited while waiting for ${what}; log:\n${this.stdout}\nstderr:\n${this.stderr}`,
+          ),
+        );
       };
       this.child.once('exit', onExit);
       this.#waiters.push({
