@@ -54,15 +54,16 @@ def _map_entry_count(payload: bytes) -> int:
 
 
 def check_nested(value: object, what: str, depth: int, code: ErrorCode = ErrorCode.BAD_PAYLOAD) -> None:
-    """Refuses extension values and nesting deeper than 16 (SPEC §1, §15).
+    """Refuses extension values and more than 16 levels of containers (SPEC §1, §15).
 
-    `depth` is the depth of `value`: the payload's top-level value is at depth 1.
+    Levels count arrays and maps only: the payload's top-level map is level 1 and scalars are no
+    level (protocol/vectors/README.md). `depth` is the level `value` would have if a container.
     """
-    if depth > MAX_NESTING_DEPTH:
-        raise ProtocolError(code, f"{what}: nesting deeper than {MAX_NESTING_DEPTH}")
     kind = type(value)
     if kind in _SCALARS:
         return
+    if depth > MAX_NESTING_DEPTH:
+        raise ProtocolError(code, f"{what}: nesting deeper than {MAX_NESTING_DEPTH} levels")
     if kind is list:
         for item in value:  # type: ignore[attr-defined]
             check_nested(item, what, depth + 1, code)
@@ -183,8 +184,11 @@ def encode_hello(hello: Hello) -> bytes:
     return msgpack.packb(fields)
 
 
-def decode_hello(payload: bytes, expected_role: str) -> Hello:
-    """Decodes and validates a peer's HELLO (SPEC §5.2): HANDSHAKE_ERROR or UNSUPPORTED_VERSION."""
+def decode_hello(payload: bytes, expected_role: str | None) -> Hello:
+    """Decodes and validates a peer's HELLO (SPEC §5.2): HANDSHAKE_ERROR or UNSUPPORTED_VERSION.
+
+    `expected_role` None accepts either role (a stateless decoder, as in protocol/vectors).
+    """
     code = ErrorCode.HANDSHAKE_ERROR
     fields = unpack_map(payload, "hello", code)
     version = fields.get("version")
@@ -198,7 +202,7 @@ def decode_hello(payload: bytes, expected_role: str) -> Hello:
     role = fields.get("role")
     if role not in ("proxy", "worker"):
         raise ProtocolError(code, f'hello.role: expected "proxy" or "worker", got {role!r}')
-    if role != expected_role:
+    if expected_role is not None and role != expected_role:
         raise ProtocolError(code, f"hello.role: peer says it is a {role}; expected a {expected_role}")
     max_frame_size = _uint(fields, "max_frame_size", "hello", code, MIN_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE)
     initial_window = _uint(fields, "initial_window", "hello", code, MIN_INITIAL_WINDOW, MAX_WINDOW)
@@ -293,8 +297,13 @@ def decode_goaway(payload: bytes) -> tuple[int, int, str]:
 # -- HEALTH (SPEC §12.2) ------------------------------------------------------------------------
 
 
-def encode_health(rss: int, requests: int, in_flight: int, uptime_s: float) -> bytes:
-    return msgpack.packb({"rss": rss, "requests": requests, "in_flight": in_flight, "uptime_s": uptime_s})
+HEALTH_KEYS = ("rss", "heap_used", "loop_lag_ms", "requests", "in_flight", "uptime_s")
+
+
+def encode_health(**values: int | float | None) -> bytes:
+    """The keys present, in the order of the SPEC §12.2 table; floats as float 64."""
+    fields = {key: values[key] for key in HEALTH_KEYS if values.get(key) is not None}
+    return msgpack.packb(fields)
 
 
 # -- RESPONSE and TRAILERS (SPEC §8.1, §8.3) ----------------------------------------------------

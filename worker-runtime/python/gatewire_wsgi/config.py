@@ -34,6 +34,8 @@ class Config:
     log_format: str
     secret: bytes | None
     handshake_timeout: float
+    max_frame_size: int = 262_144
+    initial_window: int = 262_144
 
     @property
     def single_process(self) -> bool:
@@ -67,6 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--grace", type=float, default=30, metavar="S", help="drain time on SIGTERM/reload (default 30)")
     parser.add_argument("--log-level", default="info", choices=LEVELS)
     parser.add_argument("--log-format", default="json", choices=FORMATS)
+    tuning = parser.add_argument_group("protocol tuning (SPEC §5.2, §9)")
+    tuning.add_argument(
+        "--max-frame-size", type=int, default=262_144, metavar="BYTES", help="largest frame accepted (default 262144)"
+    )
+    tuning.add_argument(
+        "--initial-window",
+        type=int,
+        default=262_144,
+        metavar="BYTES",
+        help="request-body credit per stream before the app reads (default 262144)",
+    )
     parser.add_argument("--handshake-timeout", type=float, default=10, metavar="S", help=argparse.SUPPRESS)
     parser.add_argument("--version", action="version", version=f"gatewire-wsgi {__version__}")
     return parser
@@ -107,6 +120,10 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
         raise ConfigError("--timeout must be 0 (no limit) or more seconds")
     if args.grace < 0:
         raise ConfigError("--grace must be 0 or more seconds")
+    if not 65_536 <= args.max_frame_size <= 16_777_215:
+        raise ConfigError(f"--max-frame-size {args.max_frame_size}: SPEC §15 allows 65536…16777215")
+    if not 1024 <= args.initial_window <= 2_147_483_647:
+        raise ConfigError(f"--initial-window {args.initial_window}: SPEC §15 allows 1024…2147483647")
     if args.handshake_timeout <= 0:
         raise ConfigError("--handshake-timeout must be more than 0 seconds")
 
@@ -138,4 +155,6 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
         log_format=args.log_format,
         secret=secret,
         handshake_timeout=args.handshake_timeout,
+        max_frame_size=args.max_frame_size,
+        initial_window=args.initial_window,
     )

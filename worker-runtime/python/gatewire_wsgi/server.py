@@ -62,6 +62,8 @@ class WorkerServer(ConnectionOwner):
         self.status = status
         self.settings = ConnectionSettings(
             max_streams=config.threads,
+            max_frame_size=config.max_frame_size,
+            initial_window=config.initial_window,
             name=config.name,
             secret=config.secret,
             handshake_timeout=config.handshake_timeout,

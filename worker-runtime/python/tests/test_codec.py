@@ -3,6 +3,8 @@ canonical (smallest, ordered) forms, and strict decoding."""
 
 from __future__ import annotations
 
+import struct
+
 import msgpack
 import pytest
 
@@ -150,20 +152,22 @@ def test_timestamp_extension_is_refused_too() -> None:
     assert "extension" in caught.value.message
 
 
-def nested(depth: int) -> object:
-    value: object = 0
-    for _ in range(depth - 1):
+def nested(levels: int, inner: object = 0) -> object:
+    value: object = inner
+    for _ in range(levels):
         value = [value]
     return value
 
 
-def test_nesting_limit_is_sixteen() -> None:
+def test_nesting_limit_is_sixteen_levels_of_containers() -> None:
     from gatewire_wsgi.codec import check_nested
 
-    check_nested(nested(16), "x", 1)
-    with pytest.raises(ProtocolError) as caught:
-        check_nested(nested(17), "x", 1)
-    assert "nesting" in caught.value.message
+    check_nested(nested(16), "x", 1)  # scalars are no level
+    check_nested({"a": nested(15)}, "x", 1)
+    for too_deep in (nested(17), nested(16, []), {"a": nested(16)}):
+        with pytest.raises(ProtocolError) as caught:
+            check_nested(too_deep, "x", 1)
+        assert "nesting" in caught.value.message
 
 
 def test_reset_and_goaway_round_trip_and_truncation() -> None:
@@ -177,5 +181,6 @@ def test_reset_and_goaway_round_trip_and_truncation() -> None:
 
 
 def test_health_payload_types() -> None:
-    fields = msgpack.unpackb(encode_health(1000, 5, 2, 1.5))
-    assert fields == {"rss": 1000, "requests": 5, "in_flight": 2, "uptime_s": 1.5}
+    payload = encode_health(uptime_s=1.5, requests=5, rss=1000, in_flight=2, heap_used=None)
+    assert list(msgpack.unpackb(payload)) == ["rss", "requests", "in_flight", "uptime_s"]  # SPEC order
+    assert payload.endswith(b"\xa8uptime_s\xcb" + struct.pack(">d", 1.5))  # float 64
