@@ -75,13 +75,19 @@ export const cancellationChecks: Check[] = [
   defineCheck({
     name: 'cancel.during-upload',
     spec: '§10',
-    title: 'RESET CANCEL while the request body is still arriving: the worker goes quiet on the stream and the connection goes on',
+    title: 'RESET CANCEL while the request body is still arriving: the worker echoes nothing more, even of body bytes that follow, and the connection goes on',
     async run(ctx) {
       const conn = await ctx.connect();
       const stream = conn.request({ method: 'POST', target: '/echo', bodyLength: 1_000_000 }, { endStream: false });
-      await stream.sendBody(Buffer.alloc(1000, 0x61), { end: false });
+      // Enough for an app that reads in 16 KiB blocks to echo something: then it is mid-body.
+      await stream.sendBody(Buffer.alloc(20_000, 0x61), { end: false });
+      await conn.until('the echo of the first 16 KiB of the upload', () => (stream.received >= 16_384 || stream.finished ? true : undefined));
       stream.reset(ErrorCode.CANCEL);
+      // Bytes for a reset stream are ignored (SPEC §6.1); a worker that missed the RESET echoes them.
+      conn.sendFrame(FrameType.DATA, 0, stream.id, Buffer.alloc(20_000, 0x62));
       await expectSilenceAfterReset(conn, stream, 'after RESET CANCEL of an upload');
+      const echoed = stream.framesAfterOurReset.find((frame) => frame.type === FrameType.DATA && frame.payload.includes(0x62));
+      if (echoed) throw new CheckFailed(`after RESET CANCEL of an upload, the worker echoed body bytes sent after the RESET: ${describeFrame(echoed)}`);
       await expectHelloWorld(conn, 'GET /hello on the same connection after the cancelled upload');
     },
   }),

@@ -1,0 +1,46 @@
+import { spawnSync } from 'node:child_process';
+import { delimiter } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'vitest';
+import { runWorkerContract } from './src/vitest.js';
+
+/**
+ * The Python WSGI worker (worker-runtime/python), serving apps/conformance_app.py, against the
+ * whole contract. It runs from the checkout (PYTHONPATH), so only its requirements (msgpack) need
+ * installing.
+ */
+const packageDir = fileURLToPath(new URL('../../worker-runtime/python', import.meta.url));
+const appDir = fileURLToPath(new URL('./apps', import.meta.url));
+const env = {
+  ...process.env,
+  PYTHONPATH: [packageDir, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
+};
+
+const probe = spawnSync('python3', ['-c', 'import gatewire_wsgi, msgpack'], { env, encoding: 'utf8' });
+
+if (probe.status !== 0) {
+  test('the Python worker can be imported', () => {
+    throw new Error(
+      `python3 cannot import gatewire_wsgi from ${packageDir}: ${(probe.stderr || probe.error?.message || '').trim()}\n` +
+        'install its requirements: pip install -r worker-runtime/python/requirements.txt (or pip install -e worker-runtime/python)',
+    );
+  });
+} else {
+  runWorkerContract({
+    name: 'Python worker (gatewire-wsgi)',
+    start: {
+      command: `python3 -m gatewire_wsgi conformance_app:application --socket "$GATEWIRE_SOCKET" --threads 4 --chdir "${appDir}"`,
+      env,
+    },
+    skip: [
+      {
+        reason: 'WSGI (PEP 3333) has no API for upgrades: the Python worker does not list "upgrade", and /tunnel answers 426',
+        tests: ['upgrade', 'vectors.frame.request-upgrade-all-keys'],
+      },
+      {
+        reason: 'the Python worker on a Unix socket asks for no shared secret, so the AUTH vectors have no subject',
+        tests: ['vectors.error.auth-*', 'vectors.sequence.auth-ok', 'vectors.sequence.auth-wrong-proof', 'vectors.sequence.request-before-auth', 'vectors.sequence.second-auth'],
+      },
+    ],
+  });
+}
