@@ -113,6 +113,10 @@ class Response:
             for name, value in headers:
                 if len(name) == 14 and name.lower() == "content-length":
                     content_length = int(value)
+                # Surrounding whitespace is not part of a field value (RFC 9110 §5.5); Django's
+                # Set-Cookie values start with one.
+                if value[:1] == " " or value[-1:] == " ":
+                    value = value.strip(" \t")
                 wire_headers.append((name.encode("latin-1"), value.encode("latin-1")))
         except (AttributeError, TypeError, ValueError, UnicodeEncodeError) as error:
             raise TypeError(

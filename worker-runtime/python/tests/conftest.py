@@ -48,12 +48,19 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 class WorkerProcess:
     """A `python3 -m gatewire_wsgi …` process with its log in a file."""
 
-    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
+        command: list[str] | None = None,
+    ) -> None:
         self.args = args
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gatewire_wsgi", *args],
+            command or [sys.executable, "-m", "gatewire_wsgi", *args],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=worker_env(env),
