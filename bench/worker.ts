@@ -72,7 +72,21 @@ async function gatewireClient(path: string, seconds: number, concurrency: number
   encoder.hello(makeHello({ role: 'proxy', features: [Feature.TRAILERS, Feature.HEALTH] }));
   socket.write(encoder.takeBuffer());
   // One REQUEST frame (END_STREAM, no body) as a template; each request patches its stream id.
-  encoder.request(1, environFor({ path: '/', headers: [['host', 'localhost'], ['user-agent', 'bench']] }, 1, 0), true);
+  encoder.request(
+    1,
+    environFor(
+      {
+        path: '/',
+        headers: [
+          ['host', 'localhost'],
+          ['user-agent', 'bench'],
+        ],
+      },
+      1,
+      0,
+    ),
+    true,
+  );
   const template = encoder.takeBuffer();
   let nextId = 1;
   let completed = 0;
@@ -99,8 +113,7 @@ async function gatewireClient(path: string, seconds: number, concurrency: number
       } else if (type === FrameType.RESPONSE) {
         if (decodeResponseHead(payload).status !== 200) errors++;
         if ((flags & Flags.END_STREAM) !== 0) finishedThisChunk++;
-      }
-      else if (type === FrameType.RESET) {
+      } else if (type === FrameType.RESET) {
         errors++;
         finishedThisChunk++;
       } else if (type === FrameType.GOAWAY) running = false;
@@ -176,12 +189,16 @@ async function httpClient(path: string, seconds: number, concurrency: number): P
 
 /** node:http + the fetch app through a minimal adapter with undici's Request and Response. */
 async function adapterServer(appPath: string, socketPath: string): Promise<void> {
-  const app = ((await import(pathToFileURL(appPath).href)) as { default: { fetch(request: Request): Response | Promise<Response> } })
-    .default;
+  const app = (
+    (await import(pathToFileURL(appPath).href)) as {
+      default: { fetch(request: Request): Response | Promise<Response> };
+    }
+  ).default;
   const server = createHttpServer(async (req: IncomingMessage, res: ServerResponse) => {
     try {
       const headers = new Headers();
-      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
+      for (let i = 0; i < req.rawHeaders.length; i += 2)
+        headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
       const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
       const init: RequestInit & { duplex?: 'half' } = { method: req.method, headers };
       if (hasBody) {
@@ -233,11 +250,28 @@ function waitForSocket(path: string, child: ChildProcess): Promise<void> {
   });
 }
 
-function runClient(kind: 'gatewire' | 'http', path: string, seconds: number, concurrency: number): Promise<ClientResult> {
+function runClient(
+  kind: 'gatewire' | 'http',
+  path: string,
+  seconds: number,
+  concurrency: number,
+): Promise<ClientResult> {
   return new Promise((ok, fail) => {
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', SELF, '--role', `client-${kind}`, '--target', path, '--seconds', String(seconds), '--concurrency', String(concurrency)],
+      [
+        '--import',
+        'tsx',
+        SELF,
+        '--role',
+        `client-${kind}`,
+        '--target',
+        path,
+        '--seconds',
+        String(seconds),
+        '--concurrency',
+        String(concurrency),
+      ],
       { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT },
     );
     let out = '';
@@ -276,12 +310,39 @@ async function orchestrate(): Promise<void> {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'], cwd: ROOT });
     targets.push({ name, kind, path, child });
   };
-  start('worker', 'gatewire', join(dir, 'worker.sock'), [WORKER_MAIN, APP, '--socket', join(dir, 'worker.sock'), '--log-level', 'warn', '--concurrency', '1024']);
+  start('worker', 'gatewire', join(dir, 'worker.sock'), [
+    WORKER_MAIN,
+    APP,
+    '--socket',
+    join(dir, 'worker.sock'),
+    '--log-level',
+    'warn',
+    '--concurrency',
+    '1024',
+  ]);
   start('worker-plain', 'gatewire', join(dir, 'plain.sock'), [
-    WORKER_MAIN, APP, '--socket', join(dir, 'plain.sock'), '--log-level', 'warn', '--concurrency', '1024', '--plain-web-objects',
+    WORKER_MAIN,
+    APP,
+    '--socket',
+    join(dir, 'plain.sock'),
+    '--log-level',
+    'warn',
+    '--concurrency',
+    '1024',
+    '--plain-web-objects',
   ]);
   start('node-hello', 'http', join(dir, 'hello.sock'), [NODE_HELLO, join(dir, 'hello.sock')]);
-  start('node-adapter', 'http', join(dir, 'adapter.sock'), ['--import', 'tsx', SELF, '--role', 'adapter', '--app', APP, '--socket', join(dir, 'adapter.sock')]);
+  start('node-adapter', 'http', join(dir, 'adapter.sock'), [
+    '--import',
+    'tsx',
+    SELF,
+    '--role',
+    'adapter',
+    '--app',
+    APP,
+    '--socket',
+    join(dir, 'adapter.sock'),
+  ]);
   try {
     await Promise.all(targets.map((target) => waitForSocket(target.path, target.child)));
     // Warm-up: JIT every server once.
@@ -297,17 +358,24 @@ async function orchestrate(): Promise<void> {
         if (result.errors > 0) throw new Error(`${target.name}: ${result.errors} failed requests`);
         rates.get(target.name)!.push(result.requests / result.seconds);
         cpu.get(target.name)!.push((ticks * 10_000) / result.requests); // µs of server CPU per request
-        process.stderr.write(`round ${round + 1} ${target.name}: ${Math.round(result.requests / result.seconds)} req/s\n`);
+        process.stderr.write(
+          `round ${round + 1} ${target.name}: ${Math.round(result.requests / result.seconds)} req/s\n`,
+        );
       }
     }
-    console.log(`\nOne server process each, Unix socket, concurrency ${concurrency}, ${rounds} rounds × ${seconds} s; node ${process.version}\n`);
+    console.log(
+      `\nOne server process each, Unix socket, concurrency ${concurrency}, ${rounds} rounds × ${seconds} s; node ${process.version}\n`,
+    );
     console.log('| server | req/s median | min–max | server CPU µs/request (median) |');
     console.log('|---|---|---|---|');
     for (const target of targets) {
       const values = rates.get(target.name)!;
-      console.log(`| ${target.name} | ${Math.round(median(values))} | ${range(values, 0)} | ${median(cpu.get(target.name)!).toFixed(1)} |`);
+      console.log(
+        `| ${target.name} | ${Math.round(median(values))} | ${range(values, 0)} | ${median(cpu.get(target.name)!).toFixed(1)} |`,
+      );
     }
-    const ratio = (a: string, b: string): number[] => rates.get(a)!.map((value, i) => value / rates.get(b)![i]);
+    const ratio = (a: string, b: string): number[] =>
+      rates.get(a)!.map((value, i) => value / rates.get(b)![i]);
     console.log('');
     for (const [a, b] of [
       ['worker', 'node-hello'],

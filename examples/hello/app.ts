@@ -53,12 +53,15 @@ export default {
           userAgent: request.headers.get('user-agent'),
         });
       case '/echo':
-        if (request.method !== 'POST') return new Response('POST a body here\n', { status: 405, headers: { allow: 'POST' } });
+        if (request.method !== 'POST')
+          return new Response('POST a body here\n', { status: 405, headers: { allow: 'POST' } });
         return new Response(request.body, {
           headers: { 'content-type': request.headers.get('content-type') ?? 'application/octet-stream' },
         });
       case '/stream':
-        return new Response(ticks(10, 100, request.signal), { headers: { 'content-type': 'text/plain; charset=utf-8' } });
+        return new Response(ticks(10, 100, request.signal), {
+          headers: { 'content-type': 'text/plain; charset=utf-8' },
+        });
       default:
         return new Response('not found\n', { status: 404 });
     }

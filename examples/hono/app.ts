@@ -12,7 +12,9 @@ const app = new Hono<{ Bindings: WorkerEnv }>();
 
 app.get('/', (c) => c.text('Hello, Hono on gatewire!'));
 
-app.get('/users/:id', (c) => c.json({ id: c.req.param('id'), requestId: c.env.requestId, client: c.env.clientAddr }));
+app.get('/users/:id', (c) =>
+  c.json({ id: c.req.param('id'), requestId: c.env.requestId, client: c.env.clientAddr }),
+);
 
 app.post('/echo', async (c) => c.json({ received: await c.req.json<unknown>() }));
 

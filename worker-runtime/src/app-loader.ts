@@ -80,7 +80,10 @@ export async function loadApp(specifier: string): Promise<LoadedApp> {
     );
   }
   if (!isFile) {
-    throw new WorkerError('APP_NOT_FOUND', `app not found: ${path} is not a file (pass the app module's path)`);
+    throw new WorkerError(
+      'APP_NOT_FOUND',
+      `app not found: ${path} is not a file (pass the app module's path)`,
+    );
   }
   if (TYPESCRIPT.has(extname(path)) && !tsxRegistered) {
     const { register } = await import('tsx/esm/api');

@@ -46,9 +46,7 @@ SIGTTIN/SIGTTOU add/remove one process.`;
 
 /** What the command line asks for. */
 export type CommandLine =
-  | { kind: 'help' }
-  | { kind: 'version' }
-  | { kind: 'run'; config: WorkerConfig; secret: string | undefined };
+  { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: WorkerConfig; secret: string | undefined };
 
 type FlagKind = 'string' | 'integer' | 'number' | 'boolean';
 const FLAGS: Readonly<Record<string, FlagKind>> = {
@@ -134,9 +132,11 @@ export function parseCommandLine(
   if (values.has('--help') || values.has('-h')) return { kind: 'help' };
   if (values.has('--version')) return { kind: 'version' };
 
-  if (positionals.length > 1) bad(`expected one app path, got ${positionals.length}: ${positionals.join(' ')}`);
+  if (positionals.length > 1)
+    bad(`expected one app path, got ${positionals.length}: ${positionals.join(' ')}`);
   const app = positionals[0] ?? env.GATEWIRE_APP;
-  if (app === undefined || app === '') bad('no app given: pass the app path as an argument or set GATEWIRE_APP');
+  if (app === undefined || app === '')
+    bad('no app given: pass the app path as an argument or set GATEWIRE_APP');
 
   const str = (flag: string): string | undefined => values.get(flag) as string | undefined;
   const num = (flag: string): number | undefined => values.get(flag) as number | undefined;

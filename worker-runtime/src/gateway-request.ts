@@ -98,7 +98,11 @@ function parseJson(body: Buffer): unknown {
 }
 
 function toArrayBuffer(body: Buffer): ArrayBuffer {
-  if (body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer) {
+  if (
+    body.byteOffset === 0 &&
+    body.byteLength === body.buffer.byteLength &&
+    body.buffer instanceof ArrayBuffer
+  ) {
     return body.buffer;
   }
   const copy = new ArrayBuffer(body.byteLength);

@@ -31,7 +31,11 @@ export function isWorkerMessage(value: unknown): value is WorkerMessage {
     case 'ready':
       return typeof value.address === 'string';
     case 'heartbeat':
-      return typeof value.requests === 'number' && typeof value.inFlight === 'number' && typeof value.rss === 'number';
+      return (
+        typeof value.requests === 'number' &&
+        typeof value.inFlight === 'number' &&
+        typeof value.rss === 'number'
+      );
     case 'recycle':
       return typeof value.reason === 'string' && typeof value.detail === 'string';
     case 'fatal':

@@ -1,13 +1,13 @@
-import { MATERIALIZE, NativeResponse, delegateRemainingMembers, isNativeResponse } from './native-web-classes.js';
+import {
+  MATERIALIZE,
+  NativeResponse,
+  delegateRemainingMembers,
+  isNativeResponse,
+} from './native-web-classes.js';
 
 /** A body the writer sends without a ReadableStream, or streams directly. */
 export type LightBody =
-  | string
-  | Uint8Array
-  | ArrayBuffer
-  | ReadableStream<Uint8Array>
-  | AsyncIterable<Uint8Array | string>
-  | null;
+  string | Uint8Array | ArrayBuffer | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string> | null;
 
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const TEXT_PLAIN = 'text/plain;charset=UTF-8';
@@ -116,7 +116,8 @@ export class LightResponse {
     if (this.#real !== undefined) return this.#real.headers;
     if (this.#headers === undefined) {
       const headers = new Headers(this.#headersInit);
-      if (typeof this.#body === 'string' && !headers.has('content-type')) headers.set('content-type', TEXT_PLAIN);
+      if (typeof this.#body === 'string' && !headers.has('content-type'))
+        headers.set('content-type', TEXT_PLAIN);
       this.#headers = headers;
     }
     return this.#headers;

@@ -13,7 +13,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { HELP_TEXT, parseCommandLine, type CommandLine } from './cli-options.js';
-import { WorkerError, isWorkerError } from './errors.js';
+import { isWorkerError, type WorkerError } from './errors.js';
 import { CHILD_CONFIG_ENV, isSupervisorMessage, type WorkerMessage } from './ipc-messages.js';
 import { createLogger } from './logger.js';
 import { Supervisor } from './supervisor.js';
@@ -56,8 +56,17 @@ function sendAndWait(message: WorkerMessage): Promise<void> {
   });
 }
 
-async function runWorker(config: WorkerConfig, secret: string | undefined, supervised: boolean): Promise<void> {
-  const logger = createLogger({ level: config.logLevel, format: config.logFormat, name: config.name, role: 'worker' });
+async function runWorker(
+  config: WorkerConfig,
+  secret: string | undefined,
+  supervised: boolean,
+): Promise<void> {
+  const logger = createLogger({
+    level: config.logLevel,
+    format: config.logFormat,
+    name: config.name,
+    role: 'worker',
+  });
   let worker: WorkerProcess | null = null;
   let failed = false;
   let stopSignals = 0;
@@ -68,7 +77,10 @@ async function runWorker(config: WorkerConfig, secret: string | undefined, super
       process.exit(0);
     }
     if (stopSignals > 1 && !supervised) {
-      logger.warn({ event: 'exit', signal, in_flight: worker.server.inFlight }, `second ${signal}: exiting now`);
+      logger.warn(
+        { event: 'exit', signal, in_flight: worker.server.inFlight },
+        `second ${signal}: exiting now`,
+      );
       worker.server.close('stopped');
       process.exit(EXIT_FAILURE);
     }
@@ -78,7 +90,10 @@ async function runWorker(config: WorkerConfig, secret: string | undefined, super
   process.on('SIGINT', stop);
   process.on('SIGHUP', () => {
     if (!supervised) {
-      logger.warn({ event: 'signal-ignored', signal: 'SIGHUP' }, 'SIGHUP ignored: single-process mode has no rolling reload (use --socket-dir)');
+      logger.warn(
+        { event: 'signal-ignored', signal: 'SIGHUP' },
+        'SIGHUP ignored: single-process mode has no rolling reload (use --socket-dir)',
+      );
     }
   });
   // Scaling signals are for the supervisor; a worker must not stop on them (their default action).
@@ -108,7 +123,14 @@ async function runWorker(config: WorkerConfig, secret: string | undefined, super
     process.exit(exitCodeFor(error));
   }
   const how = await worker.finished;
-  logger.info({ event: 'exit', code: how === 'drained' && !failed ? 0 : EXIT_FAILURE, requests: worker.server.requests }, 'worker exiting');
+  logger.info(
+    {
+      event: 'exit',
+      code: how === 'drained' && !failed ? 0 : EXIT_FAILURE,
+      requests: worker.server.requests,
+    },
+    'worker exiting',
+  );
   worker.removeSocketFile();
   process.exit(how === 'drained' && !failed ? 0 : EXIT_FAILURE);
 }
@@ -150,7 +172,8 @@ async function runSupervisor(config: WorkerConfig): Promise<void> {
   });
   try {
     await supervisor.start();
-  } catch (error) {
+  } catch {
+    // #fail logged why; stop what is left.
     await supervisor.stop('start failed');
     process.exit(EXIT_FAILURE);
   }
@@ -189,6 +212,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`gatewire-worker: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `gatewire-worker: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(EXIT_FAILURE);
 });

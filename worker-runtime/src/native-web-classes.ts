@@ -45,9 +45,12 @@ export function delegateRemainingMembers(lightPrototype: object, nativePrototype
         configurable: true,
         enumerable: descriptor.enumerable ?? false,
         writable: true,
-        value(this: { [MATERIALIZE](): Record<PropertyKey, (...args: unknown[]) => unknown> }, ...args: unknown[]) {
+        value(
+          this: { [MATERIALIZE](): Record<PropertyKey, (...args: unknown[]) => unknown> },
+          ...args: unknown[]
+        ) {
           const target = this[MATERIALIZE]();
-          return target[key as string].apply(target, args);
+          return target[key as string](...args);
         },
       });
     }

@@ -37,8 +37,10 @@ export class RequestBody {
   #collectReject: ((reason: unknown) => void) | null = null;
   /** Request trailers (SPEC §8.3), once received. */
   trailers: HeaderPairs | null = null;
-  #trailerWaiters: Array<{ resolve(headers: HeaderPairs | null): void; reject(reason: unknown): void }> | null =
-    null;
+  #trailerWaiters: Array<{
+    resolve(headers: HeaderPairs | null): void;
+    reject(reason: unknown): void;
+  }> | null = null;
 
   constructor(owner: BodyOwner) {
     this.#owner = owner;

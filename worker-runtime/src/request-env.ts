@@ -57,7 +57,8 @@ export class RequestEnv implements WorkerEnv {
   get trailers(): Promise<Headers> {
     if (this.#trailers === undefined) {
       const body = this.#body;
-      this.#trailers = body === null ? Promise.resolve(new Headers()) : body.trailersPromise().then(toHeaders);
+      this.#trailers =
+        body === null ? Promise.resolve(new Headers()) : body.trailersPromise().then(toHeaders);
       // A cancelled stream rejects this promise; an app that never awaits it must not crash the process.
       this.#trailers.catch(swallow);
     }

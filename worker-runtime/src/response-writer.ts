@@ -6,7 +6,6 @@ import type { RequestStream } from './request-stream.js';
 const TEXT_PLAIN = 'text/plain;charset=UTF-8';
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 // CR, LF and NUL may not appear in a value (SPEC §8.1), nor characters that are not bytes (SPEC §7.1).
-// eslint-disable-next-line no-control-regex -- those ranges are the point
 const BAD_VALUE = /[\0\r\n\u0100-\uffff]/;
 const ERROR_BODY = Buffer.from('Internal Server Error\n');
 

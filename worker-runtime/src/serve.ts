@@ -21,7 +21,10 @@ export interface ServeOptions extends Omit<WorkerServerOptions, 'app'> {
  * process.on('SIGTERM', () => void server.drain().then(() => process.exit(0)));
  * ```
  */
-export async function serve(app: LoadedApp | FetchApp | FetchHandler, options: ServeOptions): Promise<WorkerServer> {
+export async function serve(
+  app: LoadedApp | FetchApp | FetchHandler,
+  options: ServeOptions,
+): Promise<WorkerServer> {
   const { listen, ...rest } = options;
   const server = new WorkerServer({ ...rest, app });
   await server.listen(listen);

@@ -121,7 +121,8 @@ export class Supervisor extends EventEmitter implements SlotListener {
 
   /** Starts the processes; resolves when all are ready. Rejects with START_FAILED or CRASH_LOOP. */
   async start(): Promise<void> {
-    if (this.#state !== 'created') throw new WorkerError('INVALID_STATE', `start() on a ${this.#state} supervisor`);
+    if (this.#state !== 'created')
+      throw new WorkerError('INVALID_STATE', `start() on a ${this.#state} supervisor`);
     this.#state = 'starting';
     const config = this.config;
     this.logger.info(
@@ -150,7 +151,10 @@ export class Supervisor extends EventEmitter implements SlotListener {
   /** Rolling reload: for each process, a new one is started and ready before the old one drains. */
   reload(): Promise<void> {
     if (this.#state !== 'running') {
-      this.logger.warn({ event: 'reload-ignored', state: this.#state }, `reload ignored: supervisor is ${this.#state}`);
+      this.logger.warn(
+        { event: 'reload-ignored', state: this.#state },
+        `reload ignored: supervisor is ${this.#state}`,
+      );
       return Promise.resolve();
     }
     if (this.#reloading !== null) {
@@ -201,7 +205,10 @@ export class Supervisor extends EventEmitter implements SlotListener {
   addProcess(): void {
     if (this.#state !== 'running') return;
     this.#target++;
-    this.logger.info({ event: 'scale', processes: this.#target }, `adding a worker process (now ${this.#target})`);
+    this.logger.info(
+      { event: 'scale', processes: this.#target },
+      `adding a worker process (now ${this.#target})`,
+    );
     this.#active.push(this.#spawn());
   }
 
@@ -213,7 +220,10 @@ export class Supervisor extends EventEmitter implements SlotListener {
       return;
     }
     this.#target--;
-    this.logger.info({ event: 'scale', processes: this.#target }, `removing a worker process (now ${this.#target})`);
+    this.logger.info(
+      { event: 'scale', processes: this.#target },
+      `removing a worker process (now ${this.#target})`,
+    );
     const slot = this.#active.pop();
     if (slot !== undefined) this.#retire(slot, 'scale down');
   }
@@ -231,7 +241,11 @@ export class Supervisor extends EventEmitter implements SlotListener {
       this.#retire(slot, 'stop');
       return;
     }
-    if (this.#state === 'starting' && this.#active.length >= this.#target && this.#active.every((s) => s.state === 'ready')) {
+    if (
+      this.#state === 'starting' &&
+      this.#active.length >= this.#target &&
+      this.#active.every((s) => s.state === 'ready')
+    ) {
       this.#state = 'running';
       this.logger.info(
         { event: 'running', processes: this.#active.length, pids: this.#active.map((s) => s.pid) },
@@ -261,7 +275,11 @@ export class Supervisor extends EventEmitter implements SlotListener {
       uptime_s: Math.round(slot.uptimeMs) / 1000,
     };
     if (expected && slot.exitCode === 0) this.logger.info(exit, 'worker process exited');
-    else this.logger.warn(exit, `worker process exited ${slot.exitSignal ? `on ${slot.exitSignal}` : `with code ${slot.exitCode}`}`);
+    else
+      this.logger.warn(
+        exit,
+        `worker process exited ${slot.exitSignal ? `on ${slot.exitSignal}` : `with code ${slot.exitCode}`}`,
+      );
     if (this.#state === 'stopping' || this.#state === 'stopped') {
       this.#checkStopped();
       return;
@@ -272,7 +290,10 @@ export class Supervisor extends EventEmitter implements SlotListener {
 
   slotRecycle(slot: ProcessSlot, reason: string, detail: string): void {
     if (this.#state !== 'running' || !this.#active.includes(slot)) return;
-    this.logger.info({ event: 'recycle', child_pid: slot.pid, reason, detail }, `recycling worker ${slot.pid}: ${detail}`);
+    this.logger.info(
+      { event: 'recycle', child_pid: slot.pid, reason, detail },
+      `recycling worker ${slot.pid}: ${detail}`,
+    );
     void this.#replace(slot, `recycle (${reason})`);
   }
 
@@ -381,14 +402,18 @@ export class Supervisor extends EventEmitter implements SlotListener {
 
   #unexpectedExit(slot: ProcessSlot): void {
     if (this.#state === 'starting' && slot.fatal !== null && slot.fatal.code.startsWith('APP_')) {
-      this.#fail(new WorkerError('START_FAILED', `worker process ${slot.pid} could not start: ${slot.fatal.message}`));
+      this.#fail(
+        new WorkerError('START_FAILED', `worker process ${slot.pid} could not start: ${slot.fatal.message}`),
+      );
       return;
     }
     const quick = !slot.killedForTimeout && slot.uptimeMs < (this.#options.minUptimeMs ?? 10_000);
     this.#quickFailures = quick ? this.#quickFailures + 1 : 0;
     const limit = this.#options.crashLoopLimit ?? 5;
     if (this.#quickFailures >= limit) {
-      const last = slot.fatal?.message ?? (slot.exitSignal ? `killed by ${slot.exitSignal}` : `exit code ${slot.exitCode}`);
+      const last =
+        slot.fatal?.message ??
+        (slot.exitSignal ? `killed by ${slot.exitSignal}` : `exit code ${slot.exitCode}`);
       this.#fail(
         new WorkerError(
           'CRASH_LOOP',
@@ -398,7 +423,9 @@ export class Supervisor extends EventEmitter implements SlotListener {
       return;
     }
     const initial = this.#options.respawnDelayMs ?? 100;
-    const delay = quick ? Math.min(this.#options.maxRespawnDelayMs ?? 5000, initial * 2 ** (this.#quickFailures - 1)) : 0;
+    const delay = quick
+      ? Math.min(this.#options.maxRespawnDelayMs ?? 5000, initial * 2 ** (this.#quickFailures - 1))
+      : 0;
     this.logger.warn(
       {
         event: 'respawn',
@@ -420,7 +447,10 @@ export class Supervisor extends EventEmitter implements SlotListener {
   }
 
   #fail(error: WorkerError): void {
-    this.logger.error({ event: error.code === 'CRASH_LOOP' ? 'crash-loop' : 'start-failed', detail: error.message }, error.message);
+    this.logger.error(
+      { event: error.code === 'CRASH_LOOP' ? 'crash-loop' : 'start-failed', detail: error.message },
+      error.message,
+    );
     const waiter = this.#startWaiter;
     this.#startWaiter = null;
     void this.stop(error.code === 'CRASH_LOOP' ? 'crash loop' : 'start failed');
@@ -446,12 +476,19 @@ export class Supervisor extends EventEmitter implements SlotListener {
     const timeoutMs = this.config.timeoutMs;
     for (const slot of this.#allSlots()) {
       if (slot.state !== 'ready' && slot.state !== 'draining') continue;
-      if (this.#quickFailures > 0 && slot.state === 'ready' && now - slot.readyAt >= minUptime) this.#quickFailures = 0;
+      if (this.#quickFailures > 0 && slot.state === 'ready' && now - slot.readyAt >= minUptime)
+        this.#quickFailures = 0;
       const silentMs = now - slot.lastHeartbeat;
       if (timeoutMs > 0 && !slot.killedForTimeout && silentMs > timeoutMs + this.#heartbeatMs) {
         slot.killedForTimeout = true;
         this.logger.warn(
-          { event: 'kill', reason: 'timeout', child_pid: slot.pid, silent_ms: Math.round(silentMs), timeout_s: timeoutMs / 1000 },
+          {
+            event: 'kill',
+            reason: 'timeout',
+            child_pid: slot.pid,
+            silent_ms: Math.round(silentMs),
+            timeout_s: timeoutMs / 1000,
+          },
           `worker ${slot.pid} stuck: its event loop has not run for ${Math.round(silentMs)} ms (--timeout ${timeoutMs / 1000} s); killing it`,
         );
         slot.kill('SIGKILL');
@@ -464,7 +501,10 @@ export class Supervisor extends EventEmitter implements SlotListener {
     if (listen.kind !== 'socket-dir') return;
     try {
       unlinkSync(socketPathFor(listen.dir, this.config.name, slot.pid));
-      this.logger.info({ event: 'stale-socket-removed', child_pid: slot.pid }, 'removed the socket of an exited worker');
+      this.logger.info(
+        { event: 'stale-socket-removed', child_pid: slot.pid },
+        'removed the socket of an exited worker',
+      );
     } catch {
       // it removed its socket itself
     }
@@ -479,7 +519,9 @@ export class Supervisor extends EventEmitter implements SlotListener {
         resolve();
       });
     });
-    server.on('error', (error) => this.logger.error({ event: 'tcp-error', err: error }, 'TCP listener error'));
+    server.on('error', (error) =>
+      this.logger.error({ event: 'tcp-error', err: error }, 'TCP listener error'),
+    );
     const address = server.address();
     const boundPort = typeof address === 'object' && address !== null ? address.port : port;
     this.#tcp = server;

@@ -56,7 +56,8 @@ export class StreamTunnel implements UpgradeTunnel {
 
   constructor(stream: RequestStream, headers: HeadersInit | undefined) {
     this.#stream = stream;
-    this.readable = stream.body !== null ? stream.body.stream() : new ReadableStream<Uint8Array>({ start: closeAtOnce });
+    this.readable =
+      stream.body !== null ? stream.body.stream() : new ReadableStream<Uint8Array>({ start: closeAtOnce });
     this.writable = new WritableStream<Uint8Array>(this);
     this.response = LightResponse.tunnelResponse(headers, this) as unknown as Response;
   }
@@ -71,7 +72,8 @@ export class StreamTunnel implements UpgradeTunnel {
     await this.#ready();
     const stream = this.#stream;
     if (!stream.writeData(toBytes(chunk), false)) await stream.whenWritable();
-    if (stream.closed && !stream.localEnded) throw this.#failure ?? new DOMException('the tunnel closed', 'AbortError');
+    if (stream.closed && !stream.localEnded)
+      throw this.#failure ?? new DOMException('the tunnel closed', 'AbortError');
   }
 
   /** UnderlyingSink.close: half-close our direction (END_STREAM). */

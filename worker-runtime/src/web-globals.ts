@@ -1,5 +1,11 @@
 import { LightResponse } from './light-response.js';
-import { MATERIALIZE, NativeRequest, NativeResponse, isNativeRequest, nativeFetch } from './native-web-classes.js';
+import {
+  MATERIALIZE,
+  NativeRequest,
+  NativeResponse,
+  isNativeRequest,
+  nativeFetch,
+} from './native-web-classes.js';
 
 function unwrap<T>(input: T): T {
   if (typeof input === 'object' && input !== null && MATERIALIZE in input) {

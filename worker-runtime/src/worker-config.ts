@@ -128,7 +128,8 @@ export function resolveConfig(input: WorkerConfigInput): WorkerConfig {
   }
   if (typeof input.app !== 'string' || input.app === '') invalid('app', 'the app path is required');
   const name = input.name ?? defaultName(input.app);
-  if (!NAME_PATTERN.test(name)) invalid('name', `${JSON.stringify(name)} must match [A-Za-z0-9_-]+ (SPEC §16)`);
+  if (!NAME_PATTERN.test(name))
+    invalid('name', `${JSON.stringify(name)} must match [A-Za-z0-9_-]+ (SPEC §16)`);
   const listen = input.listen;
   if (listen.kind === 'tcp') {
     integerIn(listen.port, 'tcp port', 0, 65_535);
@@ -138,11 +139,15 @@ export function resolveConfig(input: WorkerConfigInput): WorkerConfig {
   } else if (listen.path === '') invalid('socket', 'empty');
   const processes = integerIn(input.processes ?? DEFAULTS.processes, 'processes', 1, 1024);
   if (listen.kind === 'socket' && processes !== 1) {
-    invalid('processes', 'single-process mode (--socket) runs exactly one process; use --socket-dir for more');
+    invalid(
+      'processes',
+      'single-process mode (--socket) runs exactly one process; use --socket-dir for more',
+    );
   }
   const maxRequests = integerIn(input.maxRequests ?? DEFAULTS.maxRequests, 'max-requests', 0, 2 ** 40);
   const timeoutMs = input.timeoutMs ?? DEFAULTS.timeoutMs;
-  if (!Number.isFinite(timeoutMs) || timeoutMs < 0) invalid('timeout', `expected seconds ≥ 0, got ${timeoutMs}`);
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 0)
+    invalid('timeout', `expected seconds ≥ 0, got ${timeoutMs}`);
   const graceMs = input.graceMs ?? DEFAULTS.graceMs;
   if (!Number.isFinite(graceMs) || graceMs < 0) invalid('grace', `expected seconds ≥ 0, got ${graceMs}`);
   const maxMemoryBytes = input.maxMemoryBytes ?? DEFAULTS.maxMemoryBytes;

@@ -263,7 +263,10 @@ export class WorkerConnection implements FrameHandler, StreamHost {
       }
       case FrameType.TRAILERS: {
         if (!this.#trailers) {
-          throw new ProtocolError('UNKNOWN_FRAME_TYPE', 'TRAILERS frame, but the trailers feature was not negotiated (SPEC §5.3)');
+          throw new ProtocolError(
+            'UNKNOWN_FRAME_TYPE',
+            'TRAILERS frame, but the trailers feature was not negotiated (SPEC §5.3)',
+          );
         }
         const stream = this.#streamFor(type, streamId);
         if (stream === undefined) return;
@@ -295,14 +298,20 @@ export class WorkerConnection implements FrameHandler, StreamHost {
         );
       default:
         // RESPONSE, HEALTH
-        throw new ProtocolError('PROTOCOL_ERROR', `${frameName(type)} frame from the proxy: only a worker sends it (SPEC §4.2)`);
+        throw new ProtocolError(
+          'PROTOCOL_ERROR',
+          `${frameName(type)} frame from the proxy: only a worker sends it (SPEC §4.2)`,
+        );
     }
   }
 
   onData(streamId: number, flags: number, chunk: Buffer, endOfFrame: boolean): void {
     if (this.#state !== STATE_OPEN && this.#preOpenFrame(FrameType.DATA, chunk)) return;
     if (streamId > this.#highestId) {
-      throw new ProtocolError('PROTOCOL_ERROR', `DATA on stream ${streamId}, which was never opened (SPEC §6.1)`);
+      throw new ProtocolError(
+        'PROTOCOL_ERROR',
+        `DATA on stream ${streamId}, which was never opened (SPEC §6.1)`,
+      );
     }
     const stream = this.#streams.get(streamId);
     if (stream === undefined) return; // closed: ignore (SPEC §6.1)
@@ -321,7 +330,10 @@ export class WorkerConnection implements FrameHandler, StreamHost {
     if (this.#state === STATE_CLOSED) return true;
     if (this.#state === STATE_HELLO) {
       if (type !== FrameType.HELLO) {
-        throw new ProtocolError('HANDSHAKE_ERROR', `expected HELLO as the first frame, got ${frameName(type)} (SPEC §5.1)`);
+        throw new ProtocolError(
+          'HANDSHAKE_ERROR',
+          `expected HELLO as the first frame, got ${frameName(type)} (SPEC §5.1)`,
+        );
       }
       const hello = decodeHello(payload);
       expectRole(hello, 'proxy');
@@ -394,7 +406,11 @@ export class WorkerConnection implements FrameHandler, StreamHost {
     }
     if (this.#streams.size >= this.#settings.maxStreams) {
       // SPEC §6.3
-      this.encoder.reset(streamId, ErrorCode.REFUSED_STREAM, `over max_streams (${this.#settings.maxStreams})`);
+      this.encoder.reset(
+        streamId,
+        ErrorCode.REFUSED_STREAM,
+        `over max_streams (${this.#settings.maxStreams})`,
+      );
       this.scheduleFlush();
       return;
     }
@@ -426,7 +442,11 @@ export class WorkerConnection implements FrameHandler, StreamHost {
       failStream(stream, error);
       return;
     }
-    if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+    if (
+      result !== null &&
+      typeof result === 'object' &&
+      typeof (result as PromiseLike<unknown>).then === 'function'
+    ) {
       void settle(stream, result as PromiseLike<unknown>);
     } else deliverResponse(stream, result);
   }
@@ -488,9 +508,15 @@ export class WorkerConnection implements FrameHandler, StreamHost {
     const protocolError =
       error instanceof ProtocolError
         ? error
-        : new ProtocolError('INTERNAL_ERROR', `worker internal error: ${error instanceof Error ? error.message : String(error)}`);
+        : new ProtocolError(
+            'INTERNAL_ERROR',
+            `worker internal error: ${error instanceof Error ? error.message : String(error)}`,
+          );
     if (protocolError.code === 'INTERNAL_ERROR') {
-      this.logger.error({ event: 'protocol-error', conn: this.id, err: error }, 'internal error; closing the connection');
+      this.logger.error(
+        { event: 'protocol-error', conn: this.id, err: error },
+        'internal error; closing the connection',
+      );
     } else {
       this.logger.warn(
         { event: 'protocol-error', conn: this.id, code: protocolError.code, detail: protocolError.message },
@@ -502,7 +528,9 @@ export class WorkerConnection implements FrameHandler, StreamHost {
     this.encoder.take();
     this.encoder.goaway(this.#highestId, protocolError.wireCode, protocolError.message);
     this.#goawaySent = true;
-    this.#shutdown(new DOMException(`protocol error on the connection: ${protocolError.message}`, 'AbortError'));
+    this.#shutdown(
+      new DOMException(`protocol error on the connection: ${protocolError.message}`, 'AbortError'),
+    );
   }
 
   /** Ends the connection: fail active streams, flush what is encoded, half-close, destroy after a linger. */

@@ -134,7 +134,10 @@ export class WorkerProcess {
    * runs (supervised) or now (single), let in-flight requests finish, then exit.
    */
   crashed(error: unknown): void {
-    this.logger.fatal({ event: 'uncaught-exception', err: error }, 'uncaught exception; this process will be replaced');
+    this.logger.fatal(
+      { event: 'uncaught-exception', err: error },
+      'uncaught exception; this process will be replaced',
+    );
     if (this.#draining) return;
     if (this.#channel !== null) {
       this.#channel.send({ type: 'recycle', reason: 'uncaught-exception', detail: String(error) });

@@ -153,7 +153,12 @@ describe('supervisor', () => {
     for (const pid of after) expect(before.has(pid)).toBe(false);
     expect([...servedBy].some((pid) => before.has(pid))).toBe(true);
     expect([...servedBy].some((pid) => after.includes(pid))).toBe(true);
-    expect(master.events('exit').filter((line) => before.has(line.child_pid as number))).toHaveLength(2);
+    for (const pid of before) {
+      await master.waitForLog(
+        (line) => line.event === 'exit' && line.child_pid === pid,
+        `the exit line of ${pid}`,
+      );
+    }
     expect(
       master
         .events('exit')
@@ -216,6 +221,7 @@ describe('supervisor', () => {
     await waitFor(() => socketsIn(dir).length === 2, 'a second socket');
     master.signal('SIGTTOU');
     await waitFor(() => socketsIn(dir).length === 1, 'back to one socket');
+    await master.waitForLog((line) => line.event === 'scale' && line.processes === 1, 'the scale-down line');
     expect(master.events('scale').map((line) => line.processes)).toEqual([2, 1]);
   });
 

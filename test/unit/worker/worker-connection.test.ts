@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCode, FrameType, decodeReset, errorCodeName } from '@gatewire/protocol';
 import { upgradeTunnel, type WorkerEnv } from '@gatewire/worker';
 import { startInProcess, type InProcessServer } from '../../integration/worker/support/in-process-server.js';
-import { ProtocolClient } from '../../integration/worker/support/protocol-client.js';
+import type { ProtocolClient } from '../../integration/worker/support/protocol-client.js';
 import { sleep, waitFor } from '../../integration/worker/support/wait.js';
 
 let current: InProcessServer | null = null;

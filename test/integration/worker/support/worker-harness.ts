@@ -84,8 +84,9 @@ export class WorkerHarness {
       }
     });
     this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
+    // 'close', not 'exit': by then every line the process wrote has been read.
     this.exited = new Promise((resolve) => {
-      this.child.once('exit', (code, signal) => {
+      this.child.once('close', (code, signal) => {
         this.#exit = { code, signal };
         resolve({ code, signal });
       });
@@ -129,12 +130,12 @@ export class WorkerHarness {
           ),
         );
       };
-      this.child.once('exit', onExit);
+      this.child.once('close', onExit);
       this.#waiters.push({
         predicate,
         resolve: (line) => {
           clearTimeout(timer);
-          this.child.off('exit', onExit);
+          this.child.off('close', onExit);
           resolve(line);
         },
       });
