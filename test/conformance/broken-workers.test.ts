@@ -35,9 +35,21 @@ const HANDSHAKE_ERRORS = [
 ];
 
 const CASES: Case[] = [
-  { variant: 'ignore-flow-control', fails: ['flow.response-window', 'flow.stalled-stream-isolated', 'liveness.ping-while-busy', 'upgrade.tunnel-echo'] },
+  {
+    variant: 'ignore-flow-control',
+    fails: [
+      'flow.response-window',
+      'flow.stalled-stream-isolated',
+      'liveness.ping-while-busy',
+      'upgrade.tunnel-echo',
+    ],
+  },
   { variant: 'big-frames', only: ['flow', 'large', 'request', 'upgrade'], fails: ['flow.max-frame-size'] },
-  { variant: 'no-window-grants', only: [...NOT_LARGE, 'large'], fails: ['flow.request-body-window', 'large.upload', 'large.upload-chunked', 'upgrade.tunnel-echo'] },
+  {
+    variant: 'no-window-grants',
+    only: [...NOT_LARGE, 'large'],
+    fails: ['flow.request-body-window', 'large.upload', 'large.upload-chunked', 'upgrade.tunnel-echo'],
+  },
   { variant: 'no-health', fails: ['liveness.health'] },
   { variant: 'stale-nonce', fails: ['handshake.nonce-fresh'] },
   { variant: 'answers-above-last-stream', fails: ['drain.refuses-above-last-stream'] },
@@ -46,21 +58,49 @@ const CASES: Case[] = [
     variant: 'ignores-cancel',
     fails: ['concurrency.refused-beyond-max', 'cancel', 'vectors.sequence.closed-stream-frames-ignored'],
   },
-  { variant: 'resets-closed-streams', fails: ['stream.closed-frames-ignored', 'vectors.sequence.closed-stream-frames-ignored'] },
-  { variant: 'ignores-data-after-end', fails: ['stream.data-after-end-stream', 'vectors.sequence.data-after-end-stream'] },
+  {
+    variant: 'resets-closed-streams',
+    fails: ['stream.closed-frames-ignored', 'vectors.sequence.closed-stream-frames-ignored'],
+  },
+  {
+    variant: 'ignores-data-after-end',
+    fails: ['stream.data-after-end-stream', 'vectors.sequence.data-after-end-stream'],
+  },
   { variant: 'merges-headers', fails: ['environ.duplicate-headers'] },
-  { variant: 'no-drain', fails: ['drain.goaway', 'drain.in-flight-completes', 'drain.refuses-above-last-stream'] },
+  {
+    variant: 'no-drain',
+    fails: ['drain.goaway', 'drain.in-flight-completes', 'drain.refuses-above-last-stream'],
+  },
   {
     variant: 'no-pong',
-    only: ['liveness', 'request', 'cancel.during-upload', 'vectors.sequence.handshake', 'vectors.sequence.hello-version-2'],
+    only: [
+      'liveness',
+      'request',
+      'cancel.during-upload',
+      'vectors.sequence.handshake',
+      'vectors.sequence.hello-version-2',
+    ],
     fails: ['liveness', 'cancel.during-upload', 'vectors.sequence.handshake'],
     timeoutMs: 1500,
   },
   { variant: 'wrong-hello-role', only: ['handshake', 'request'], fails: ['handshake', 'request'] },
   {
     variant: 'crash-on-garbage',
-    only: ['handshake', 'request', 'malformed.garbage', 'malformed.unknown-type', 'malformed.environ-invalid-msgpack', 'vectors.preface.http-request'],
-    fails: [...HANDSHAKE_ERRORS, 'handshake.bad-preface', 'handshake.auth-not-requested', 'malformed', 'vectors.preface'],
+    only: [
+      'handshake',
+      'request',
+      'malformed.garbage',
+      'malformed.unknown-type',
+      'malformed.environ-invalid-msgpack',
+      'vectors.preface.http-request',
+    ],
+    fails: [
+      ...HANDSHAKE_ERRORS,
+      'handshake.bad-preface',
+      'handshake.auth-not-requested',
+      'malformed',
+      'vectors.preface',
+    ],
   },
   {
     variant: 'no-goaway-on-error',
@@ -106,7 +146,9 @@ describe.concurrent('broken variants of the reference worker fail exactly their 
           timeoutMs: item.timeoutMs ?? 3000,
         });
         const ran = report.results.map((result) => result.name);
-        const failed = report.results.filter((result) => result.status === 'fail').map((result) => result.name);
+        const failed = report.results
+          .filter((result) => result.status === 'fail')
+          .map((result) => result.name);
         const expected = expand(item.fails, ran);
         expect(expected.length).toBeGreaterThan(0);
         const details = report.results

@@ -34,12 +34,20 @@ if (probe.status !== 0) {
     },
     skip: [
       {
-        reason: 'WSGI (PEP 3333) has no API for upgrades: the Python worker does not list "upgrade", and /tunnel answers 426',
+        reason:
+          'WSGI (PEP 3333) has no API for upgrades: the Python worker does not list "upgrade", and /tunnel answers 426',
         tests: ['upgrade', 'vectors.frame.request-upgrade-all-keys'],
       },
       {
-        reason: 'the Python worker on a Unix socket asks for no shared secret, so the AUTH vectors have no subject',
-        tests: ['vectors.error.auth-*', 'vectors.sequence.auth-ok', 'vectors.sequence.auth-wrong-proof', 'vectors.sequence.request-before-auth', 'vectors.sequence.second-auth'],
+        reason:
+          'the Python worker on a Unix socket asks for no shared secret, so the AUTH vectors have no subject',
+        tests: [
+          'vectors.error.auth-*',
+          'vectors.sequence.auth-ok',
+          'vectors.sequence.auth-wrong-proof',
+          'vectors.sequence.request-before-auth',
+          'vectors.sequence.second-auth',
+        ],
       },
     ],
   });

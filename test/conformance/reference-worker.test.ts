@@ -13,7 +13,13 @@ runWorkerContract({
   skip: [
     {
       reason: 'the reference worker asks for no shared secret, so the AUTH vectors have no subject here',
-      tests: ['vectors.error.auth-*', 'vectors.sequence.auth-ok', 'vectors.sequence.auth-wrong-proof', 'vectors.sequence.request-before-auth', 'vectors.sequence.second-auth'],
+      tests: [
+        'vectors.error.auth-*',
+        'vectors.sequence.auth-ok',
+        'vectors.sequence.auth-wrong-proof',
+        'vectors.sequence.request-before-auth',
+        'vectors.sequence.second-auth',
+      ],
     },
   ],
 });

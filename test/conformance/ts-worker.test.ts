@@ -17,8 +17,15 @@ if (!existsSync(entry)) {
     start: `node "${entry}" "${app}" --socket "$GATEWIRE_SOCKET"`,
     skip: [
       {
-        reason: 'the TS worker on a Unix socket asks for no shared secret, so the AUTH vectors have no subject',
-        tests: ['vectors.error.auth-*', 'vectors.sequence.auth-ok', 'vectors.sequence.auth-wrong-proof', 'vectors.sequence.request-before-auth', 'vectors.sequence.second-auth'],
+        reason:
+          'the TS worker on a Unix socket asks for no shared secret, so the AUTH vectors have no subject',
+        tests: [
+          'vectors.error.auth-*',
+          'vectors.sequence.auth-ok',
+          'vectors.sequence.auth-wrong-proof',
+          'vectors.sequence.request-before-auth',
+          'vectors.sequence.second-auth',
+        ],
       },
     ],
   });

@@ -62,7 +62,12 @@ function options(request: Request): Response {
   const linger = () => new Promise<void>((resolve) => setTimeout(resolve, OPTIONS_LINGER_MS));
   const body =
     request.body === null
-      ? new ReadableStream<Uint8Array>({ start: async (controller) => { await linger(); controller.close(); } })
+      ? new ReadableStream<Uint8Array>({
+          start: async (controller) => {
+            await linger();
+            controller.close();
+          },
+        })
       : request.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({ flush: linger }));
   return new Response(body, { headers: { 'content-type': 'application/octet-stream' } });
 }

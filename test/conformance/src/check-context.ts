@@ -52,7 +52,10 @@ export class CheckContext {
 
   /** A connection on which nothing was sent yet. */
   async connectRaw(options: Partial<PeerOptions> & { socketPath?: string } = {}): Promise<PeerConnection> {
-    const conn = await PeerConnection.connectRaw(options.socketPath ?? this.socketPath, this.#peerOptions(options));
+    const conn = await PeerConnection.connectRaw(
+      options.socketPath ?? this.socketPath,
+      this.#peerOptions(options),
+    );
     this.#connections.push(conn);
     return conn;
   }

@@ -41,13 +41,19 @@ export type CliCommand =
 function milliseconds(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const parsed = Number(value);
-  if (!/^\d+$/.test(value) || parsed <= 0) throw new ConformanceConfigError(`${flag} takes a positive number of milliseconds, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value) || parsed <= 0)
+    throw new ConformanceConfigError(
+      `${flag} takes a positive number of milliseconds, got ${JSON.stringify(value)}`,
+    );
   return parsed;
 }
 
 function names(values: string[] | undefined): string[] | undefined {
   if (!values) return undefined;
-  return values.flatMap((value) => value.split(',')).map((name) => name.trim()).filter((name) => name !== '');
+  return values
+    .flatMap((value) => value.split(','))
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
 }
 
 /** Parses the command line (without node and the script). Throws ConformanceConfigError on bad usage. */
@@ -77,7 +83,9 @@ export function parseCliArgs(argv: readonly string[]): CliCommand {
   if (values.help) return { kind: 'help' };
   if (values.list) return { kind: 'list' };
   if (!values.worker || values.worker.trim() === '') {
-    throw new ConformanceConfigError('--worker is required: the shell command that starts a worker on "$GATEWIRE_SOCKET"');
+    throw new ConformanceConfigError(
+      '--worker is required: the shell command that starts a worker on "$GATEWIRE_SOCKET"',
+    );
   }
   return {
     kind: 'run',

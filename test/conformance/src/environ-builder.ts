@@ -52,7 +52,10 @@ export function environEntries(spec: RequestSpec): Array<[string, MpValue]> {
   const question = target.indexOf(0x3f);
   const path = spec.path ?? (question >= 0 ? target.subarray(0, question) : target);
   const query = spec.query ?? (question >= 0 ? target.subarray(question + 1) : Buffer.alloc(0));
-  const headers = (spec.headers ?? [['host', DEFAULT_SERVER_NAME]]).map(([name, value]) => [bytes(name), bytes(value)]);
+  const headers = (spec.headers ?? [['host', DEFAULT_SERVER_NAME]]).map(([name, value]) => [
+    bytes(name),
+    bytes(value),
+  ]);
   let entries: Array<[string, MpValue]> = [
     ['method', spec.method ?? 'GET'],
     ['target', target],

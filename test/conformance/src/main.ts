@@ -19,7 +19,8 @@ async function main(): Promise<number> {
     return 0;
   }
   if (command.kind === 'list') {
-    for (const check of ALL_CHECKS) process.stdout.write(`${check.name.padEnd(40)} SPEC ${check.spec.padEnd(18)} ${check.title}\n`);
+    for (const check of ALL_CHECKS)
+      process.stdout.write(`${check.name.padEnd(40)} SPEC ${check.spec.padEnd(18)} ${check.title}\n`);
     return 0;
   }
   const secret = process.env.GATEWIRE_SECRET;
@@ -47,6 +48,14 @@ async function main(): Promise<number> {
     }
     throw error;
   }
+}
+
+// Interrupted: exit through process.exit so that running workers are killed (worker-process.ts).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`gatewire-conformance: interrupted by ${signal}; stopping the worker\n`);
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
 }
 
 main().then(

@@ -54,7 +54,13 @@ function header(out: Buffer[], bytes: number[]): void {
   out.push(Buffer.from(bytes));
 }
 
-function lengthPrefixed(out: Buffer[], length: number, small: number, fix: number | null, codes: number[]): void {
+function lengthPrefixed(
+  out: Buffer[],
+  length: number,
+  small: number,
+  fix: number | null,
+  codes: number[],
+): void {
   if (fix !== null && length < small) header(out, [fix | length]);
   else if (codes[0] !== 0 && length < 0x100) header(out, [codes[0], length]);
   else if (length < 0x10000) header(out, [codes[1], length >> 8, length & 0xff]);

@@ -25,14 +25,16 @@ class Reader {
 
   #uint(width: number): number {
     this.#need(width);
-    const value = width === 8 ? Number(this.buf.readBigUInt64BE(this.pos)) : this.buf.readUIntBE(this.pos, width);
+    const value =
+      width === 8 ? Number(this.buf.readBigUInt64BE(this.pos)) : this.buf.readUIntBE(this.pos, width);
     this.pos += width;
     return value;
   }
 
   #int(width: number): number {
     this.#need(width);
-    const value = width === 8 ? Number(this.buf.readBigInt64BE(this.pos)) : this.buf.readIntBE(this.pos, width);
+    const value =
+      width === 8 ? Number(this.buf.readBigInt64BE(this.pos)) : this.buf.readIntBE(this.pos, width);
     this.pos += width;
     return value;
   }
@@ -133,7 +135,9 @@ class Reader {
 export function matchesPattern(actual: unknown, pattern: unknown): boolean {
   if (pattern !== null && typeof pattern === 'object' && !Array.isArray(pattern) && !('$bin' in pattern)) {
     if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) return false;
-    return Object.entries(pattern).every(([key, value]) => deepEqual((actual as Record<string, unknown>)[key], value));
+    return Object.entries(pattern).every(([key, value]) =>
+      deepEqual((actual as Record<string, unknown>)[key], value),
+    );
   }
   return deepEqual(actual, pattern);
 }
@@ -148,5 +152,8 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   }
   const keysA = Object.keys(a);
   const keysB = Object.keys(b);
-  return keysA.length === keysB.length && keysA.every((key) => deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+  return (
+    keysA.length === keysB.length &&
+    keysA.every((key) => deepEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]))
+  );
 }

@@ -49,15 +49,20 @@ function positiveMs(name: string, value: number | undefined, fallback: number): 
 /** Validates options eagerly (unknown keys refused) and freezes them with their defaults. */
 export function resolveOptions(options: ConformanceOptions): ResolvedOptions {
   for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.has(key)) throw new ConformanceConfigError(`unknown conformance option ${JSON.stringify(key)}`);
+    if (!KNOWN_KEYS.has(key))
+      throw new ConformanceConfigError(`unknown conformance option ${JSON.stringify(key)}`);
   }
   const worker = typeof options.worker === 'string' ? { command: options.worker } : options.worker;
   if (!worker || typeof worker.command !== 'string' || worker.command.trim() === '') {
-    throw new ConformanceConfigError('the worker command is missing: give the shell command that starts a worker on "$GATEWIRE_SOCKET"');
+    throw new ConformanceConfigError(
+      'the worker command is missing: give the shell command that starts a worker on "$GATEWIRE_SOCKET"',
+    );
   }
   for (const rule of options.skip ?? []) {
     if (!rule.reason || rule.reason.trim() === '') {
-      throw new ConformanceConfigError(`a skip of ${JSON.stringify(rule.tests)} has no reason; every skip needs one`);
+      throw new ConformanceConfigError(
+        `a skip of ${JSON.stringify(rule.tests)} has no reason; every skip needs one`,
+      );
     }
   }
   return Object.freeze({

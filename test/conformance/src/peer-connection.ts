@@ -25,7 +25,7 @@ import {
 } from '@gatewire/protocol';
 import { environEntries, type RequestSpec } from './environ-builder.js';
 import { CheckFailed } from './errors.js';
-import { codeLabel, describeFrame, typeName, type ReceivedFrame } from './frame-names.js';
+import { describeFrame, typeName, type ReceivedFrame } from './frame-names.js';
 import { encodeMsgpack, mpMap, type MpValue } from './msgpack-builder.js';
 import { PeerStream } from './peer-stream.js';
 import { rawFrame } from './raw-frames.js';
@@ -147,7 +147,9 @@ export class PeerConnection {
       const socket = net.createConnection(socketPath);
       const timer = setTimeout(() => {
         socket.destroy();
-        reject(new CheckFailed(`connecting to ${socketPath} did not complete within ${options.timeoutMs} ms`));
+        reject(
+          new CheckFailed(`connecting to ${socketPath} did not complete within ${options.timeoutMs} ms`),
+        );
       }, options.timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
@@ -156,7 +158,11 @@ export class PeerConnection {
       });
       socket.once('error', (error: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new CheckFailed(`cannot connect to the worker socket ${socketPath}: ${error.code ?? error.message}`));
+        reject(
+          new CheckFailed(
+            `cannot connect to the worker socket ${socketPath}: ${error.code ?? error.message}`,
+          ),
+        );
       });
     });
     return new PeerConnection(socket, socketPath, options);
@@ -205,7 +211,9 @@ export class PeerConnection {
    * Our HELLO payload (SPEC §5.2), in the canonical key order, with keys replaced, left out or
    * added, so that checks can send HELLOs a worker must refuse or must tolerate.
    */
-  helloPayload(options: { override?: Record<string, MpValue>; omit?: string[]; extra?: Array<[string, MpValue]> } = {}): Buffer {
+  helloPayload(
+    options: { override?: Record<string, MpValue>; omit?: string[]; extra?: Array<[string, MpValue]> } = {},
+  ): Buffer {
     let entries: Array<[string, MpValue]> = [
       ['version', PROTOCOL_VERSION],
       ['role', 'proxy'],
@@ -218,7 +226,10 @@ export class PeerConnection {
       ['pid', process.pid],
     ];
     const override = options.override ?? {};
-    entries = entries.map(([key, value]): [string, MpValue] => [key, key in override ? override[key] : value]);
+    entries = entries.map(([key, value]): [string, MpValue] => [
+      key,
+      key in override ? override[key] : value,
+    ]);
     if (options.omit) entries = entries.filter(([key]) => !options.omit!.includes(key));
     if (options.extra) entries.push(...options.extra);
     return encodeMsgpack(mpMap(entries));
@@ -267,9 +278,17 @@ export class PeerConnection {
 
   /** Opens a stream with a REQUEST (SPEC §7). END_STREAM when the body length is 0, unless told. */
   request(spec: RequestSpec, options: { endStream?: boolean; streamId?: number } = {}): PeerStream {
-    const stream = this.declareStream(options.streamId ?? this.#highestStreamId + 1, spec.upgrade !== undefined);
+    const stream = this.declareStream(
+      options.streamId ?? this.#highestStreamId + 1,
+      spec.upgrade !== undefined,
+    );
     const endStream = options.endStream ?? (spec.bodyLength === undefined || spec.bodyLength === 0);
-    this.sendFrame(FrameType.REQUEST, endStream ? Flags.END_STREAM : 0, stream.id, encodeMsgpack(mpMap(environEntries(spec))));
+    this.sendFrame(
+      FrameType.REQUEST,
+      endStream ? Flags.END_STREAM : 0,
+      stream.id,
+      encodeMsgpack(mpMap(environEntries(spec))),
+    );
     if (endStream) stream.localEnded = true;
     return stream;
   }
@@ -308,12 +327,16 @@ export class PeerConnection {
 
   /** Frames the worker sent after sequence number `seq`, optionally on one stream only. */
   framesAfter(seq: number, streamId?: number): ReceivedFrame[] {
-    return this.frames.filter((frame) => frame.seq > seq && (streamId === undefined || frame.streamId === streamId));
+    return this.frames.filter(
+      (frame) => frame.seq > seq && (streamId === undefined || frame.streamId === streamId),
+    );
   }
 
   /** Waits for the worker's first GOAWAY, or the connection closing without one. */
   async goawayOrClose(what: string): Promise<(Goaway & { seq: number }) | undefined> {
-    return this.until(what, () => this.goaways[0] ?? (this.closed ? null : undefined)).then((value) => value ?? undefined);
+    return this.until(what, () => this.goaways[0] ?? (this.closed ? null : undefined)).then(
+      (value) => value ?? undefined,
+    );
   }
 
   async closedByWorker(what: string): Promise<void> {
@@ -327,37 +350,38 @@ export class PeerConnection {
    */
   until<T>(what: string, probe: () => T | undefined, timeoutMs = this.timeoutMs): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      // Settles the promise if the probe decides; true when it did.
+      const decide = (): boolean => {
+        let value: T | undefined;
+        try {
+          value = probe();
+        } catch (error) {
+          reject(error instanceof Error ? error : new Error(String(error)));
+          return true;
+        }
+        if (value !== undefined) {
+          resolve(value);
+          return true;
+        }
+        if (this.closed) {
+          reject(new CheckFailed(`the connection closed while waiting for ${what}${this.#summary()}`));
+          return true;
+        }
+        return false;
+      };
+      if (decide()) return;
       const waiter: Waiter = {
         check: () => {
-          let value: T | undefined;
-          try {
-            value = probe();
-          } catch (error) {
-            finish();
-            reject(error instanceof Error ? error : new Error(String(error)));
-            return;
-          }
-          if (value !== undefined) {
-            finish();
-            resolve(value);
-          } else if (this.closed) {
-            finish();
-            reject(new CheckFailed(`the connection closed while waiting for ${what}${this.#summary()}`));
-          }
+          if (!decide()) return;
+          clearTimeout(timer);
+          this.#waiters.delete(waiter);
         },
       };
-      const finish = () => {
-        if (timer) clearTimeout(timer);
+      const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
-      };
-      this.#waiters.add(waiter);
-      waiter.check();
-      if (!this.#waiters.has(waiter)) return;
-      timer = setTimeout(() => {
-        finish();
         reject(new CheckFailed(`timed out after ${timeoutMs} ms waiting for ${what}${this.#summary()}`));
       }, timeoutMs);
+      this.#waiters.add(waiter);
     });
   }
 
@@ -463,7 +487,8 @@ export class PeerConnection {
       this.#violation(`the worker's GOAWAY payload is invalid (SPEC §11): ${(error as Error).message}`);
       return;
     }
-    if (this.#errorGoawaySeen) this.#violation('the worker sent GOAWAY again after a GOAWAY with an error code (SPEC §11)');
+    if (this.#errorGoawaySeen)
+      this.#violation('the worker sent GOAWAY again after a GOAWAY with an error code (SPEC §11)');
     if (goaway.code !== 0) this.#errorGoawaySeen = true;
     if (goaway.lastStream > this.#highestStreamId) {
       this.#violation(
@@ -502,10 +527,12 @@ export class PeerConnection {
   }
 
   #onStreamFrame(frame: ReceivedFrame): void {
-    const { type, flags, streamId, payload } = frame;
+    const { type, streamId, payload } = frame;
     const stream = this.#streams.get(streamId);
     if (!stream) {
-      this.#violation(`the worker sent ${describeFrame(frame)} for stream ${streamId}, which was never opened (SPEC §6.1)`);
+      this.#violation(
+        `the worker sent ${describeFrame(frame)} for stream ${streamId}, which was never opened (SPEC §6.1)`,
+      );
       return;
     }
     if (type === FrameType.REQUEST) {
@@ -513,7 +540,9 @@ export class PeerConnection {
       return;
     }
     if (stream.workerReset) {
-      this.#violation(`the worker sent ${describeFrame(frame)} after its own RESET on stream ${streamId} (SPEC §10)`);
+      this.#violation(
+        `the worker sent ${describeFrame(frame)} after its own RESET on stream ${streamId} (SPEC §10)`,
+      );
       return;
     }
     if (stream.ourResetAfterSeq !== undefined) {
@@ -537,23 +566,35 @@ export class PeerConnection {
         break;
       case FrameType.TRAILERS:
         if (!this.features.has(Feature.TRAILERS)) {
-          this.#violation(`the worker sent TRAILERS on stream ${streamId} although 'trailers' was not negotiated (SPEC §5.3)`);
+          this.#violation(
+            `the worker sent TRAILERS on stream ${streamId} although 'trailers' was not negotiated (SPEC §5.3)`,
+          );
         }
-        if (!stream.final) this.#violation(`the worker sent TRAILERS on stream ${streamId} before its final RESPONSE (SPEC §6.2)`);
-        if (stream.ended) this.#violation(`the worker sent TRAILERS on stream ${streamId} after END_STREAM (SPEC §6.2)`);
+        if (!stream.final)
+          this.#violation(
+            `the worker sent TRAILERS on stream ${streamId} before its final RESPONSE (SPEC §6.2)`,
+          );
+        if (stream.ended)
+          this.#violation(`the worker sent TRAILERS on stream ${streamId} after END_STREAM (SPEC §6.2)`);
         try {
           stream.trailers = decodeTrailers(payload);
         } catch (error) {
-          this.#violation(`the worker's TRAILERS payload is invalid (SPEC §8.3): ${(error as Error).message}`);
+          this.#violation(
+            `the worker's TRAILERS payload is invalid (SPEC §8.3): ${(error as Error).message}`,
+          );
         }
         stream.ended = true;
         break;
       case FrameType.WINDOW: {
         const increment = payload.readUInt32BE(0);
         if (increment === 0 || increment > Limits.MAX_WINDOW) {
-          this.#violation(`the worker sent WINDOW +${increment} on stream ${streamId}; increments are 1…${Limits.MAX_WINDOW} (SPEC §9)`);
+          this.#violation(
+            `the worker sent WINDOW +${increment} on stream ${streamId}; increments are 1…${Limits.MAX_WINDOW} (SPEC §9)`,
+          );
         } else if (stream.sendCredit + increment > Limits.MAX_WINDOW) {
-          this.#violation(`the worker's WINDOW on stream ${streamId} raises the window above ${Limits.MAX_WINDOW} (SPEC §9)`);
+          this.#violation(
+            `the worker's WINDOW on stream ${streamId} raises the window above ${Limits.MAX_WINDOW} (SPEC §9)`,
+          );
         }
         stream.sendCredit += increment;
         break;
@@ -571,7 +612,9 @@ export class PeerConnection {
         }
         break;
       default:
-        this.#violation(`the worker sent ${describeFrame(frame)}: not a frame a worker sends on a stream (SPEC §4.2)`);
+        this.#violation(
+          `the worker sent ${describeFrame(frame)}: not a frame a worker sends on a stream (SPEC §4.2)`,
+        );
     }
   }
 
@@ -580,7 +623,9 @@ export class PeerConnection {
     try {
       head = decodeResponseHead(frame.payload);
     } catch (error) {
-      this.#violation(`the worker's RESPONSE on stream ${stream.id} is invalid (SPEC §8.1): ${(error as Error).message}`);
+      this.#violation(
+        `the worker's RESPONSE on stream ${stream.id} is invalid (SPEC §8.1): ${(error as Error).message}`,
+      );
       return;
     }
     const id = stream.id;
@@ -588,12 +633,15 @@ export class PeerConnection {
       this.#violation(`the worker sent a second final RESPONSE on stream ${id} (SPEC §6.2)`);
       return;
     }
-    if (stream.ended) this.#violation(`the worker sent RESPONSE on stream ${id} after END_STREAM (SPEC §6.2)`);
+    if (stream.ended)
+      this.#violation(`the worker sent RESPONSE on stream ${id} after END_STREAM (SPEC §6.2)`);
     stream.heads.push(head);
     const informational = head.status < 200 && head.status !== 101;
     if (informational) {
       if (frame.flags & Flags.END_STREAM) {
-        this.#violation(`informational RESPONSE ${head.status} on stream ${id} carries END_STREAM (SPEC §4.3, §8.1)`);
+        this.#violation(
+          `informational RESPONSE ${head.status} on stream ${id} carries END_STREAM (SPEC §4.3, §8.1)`,
+        );
       }
       return;
     }
@@ -607,7 +655,8 @@ export class PeerConnection {
   #onData(stream: PeerStream, frame: ReceivedFrame): void {
     const id = stream.id;
     const size = frame.payload.length;
-    if (!stream.final) this.#violation(`the worker sent DATA on stream ${id} before its final RESPONSE (SPEC §6.2)`);
+    if (!stream.final)
+      this.#violation(`the worker sent DATA on stream ${id} before its final RESPONSE (SPEC §6.2)`);
     if (stream.ended) this.#violation(`the worker sent DATA on stream ${id} after END_STREAM (SPEC §6.2)`);
     if (size > stream.recvCredit) {
       this.#violation(

@@ -1,4 +1,11 @@
-import { ErrorCode, Flags, FrameType, type HeaderPairs, type Reset, type ResponseHead } from '@gatewire/protocol';
+import {
+  ErrorCode,
+  Flags,
+  FrameType,
+  type HeaderPairs,
+  type Reset,
+  type ResponseHead,
+} from '@gatewire/protocol';
 import { CheckFailed } from './errors.js';
 import { codeLabel, type ReceivedFrame } from './frame-names.js';
 import type { PeerConnection } from './peer-connection.js';
@@ -94,7 +101,12 @@ export class PeerStream {
       if (this.workerReset) return 'reset';
       const size = Math.min(this.sendCredit, max, data.length - offset);
       const last = offset + size === data.length;
-      this.conn.sendFrame(FrameType.DATA, last && end ? Flags.END_STREAM : 0, this.id, data.subarray(offset, offset + size));
+      this.conn.sendFrame(
+        FrameType.DATA,
+        last && end ? Flags.END_STREAM : 0,
+        this.id,
+        data.subarray(offset, offset + size),
+      );
       this.sendCredit -= size;
       offset += size;
     }
@@ -110,7 +122,9 @@ export class PeerStream {
 
   /** TRAILERS, which end the stream (SPEC §8.3). */
   sendTrailers(pairs: ReadonlyArray<readonly [string, string]>): void {
-    const payload = encodeMsgpack(pairs.map(([name, value]) => [Buffer.from(name, 'latin1'), Buffer.from(value, 'latin1')]));
+    const payload = encodeMsgpack(
+      pairs.map(([name, value]) => [Buffer.from(name, 'latin1'), Buffer.from(value, 'latin1')]),
+    );
     this.conn.sendFrame(FrameType.TRAILERS, Flags.END_STREAM, this.id, payload);
     this.localEnded = true;
   }

@@ -4,7 +4,12 @@ import { FRAME_HEADER_SIZE } from '@gatewire/protocol';
  * One frame exactly as given (SPEC §4.1): no validation, so that checks can send what a correct
  * proxy never would (reserved flags, wrong stream ids, wrong sizes).
  */
-export function rawFrame(type: number, flags: number, streamId: number, payload: Uint8Array = Buffer.alloc(0)): Buffer {
+export function rawFrame(
+  type: number,
+  flags: number,
+  streamId: number,
+  payload: Uint8Array = Buffer.alloc(0),
+): Buffer {
   return Buffer.concat([frameHeader(payload.length, type, flags, streamId), payload]);
 }
 

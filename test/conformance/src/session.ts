@@ -41,10 +41,15 @@ export class ConformanceSession {
   }
 
   async run(check: Check, skipReason?: string): Promise<CheckResult> {
-    if (skipReason !== undefined) return { name: check.name, status: 'skip', detail: skipReason, durationMs: 0 };
+    if (skipReason !== undefined)
+      return { name: check.name, status: 'skip', detail: skipReason, durationMs: 0 };
     const started = performance.now();
     const result = (status: CheckResult['status'], detail?: string, note?: string): CheckResult => {
-      const out: CheckResult = { name: check.name, status, durationMs: Math.round(performance.now() - started) };
+      const out: CheckResult = {
+        name: check.name,
+        status,
+        durationMs: Math.round(performance.now() - started),
+      };
       if (detail !== undefined) out.detail = detail;
       if (note !== undefined && note !== '') out.note = note;
       return out;
@@ -92,7 +97,8 @@ export class ConformanceSession {
       }
       await this.#discardWorker();
     } else if (status === 'fail' && !(await this.#probe(worker))) {
-      detail += '; afterwards the worker no longer answered a new connection with its HELLO, so it was restarted';
+      detail +=
+        '; afterwards the worker no longer answered a new connection with its HELLO, so it was restarted';
       await this.#discardWorker();
     }
     return result(status, detail, status === 'pass' ? ctx.notes.join('; ') : undefined);
@@ -115,11 +121,16 @@ export class ConformanceSession {
       },
       worker: this.#options.worker,
       secret: this.#options.secret,
-      shared: <T>(key: string, scenario: (ctx: CheckContext) => Promise<T>) => this.#shared(key, scenario, worker),
+      shared: <T>(key: string, scenario: (ctx: CheckContext) => Promise<T>) =>
+        this.#shared(key, scenario, worker),
     };
   }
 
-  async #shared<T>(key: string, scenario: (ctx: CheckContext) => Promise<T>, worker: WorkerProcess): Promise<T> {
+  async #shared<T>(
+    key: string,
+    scenario: (ctx: CheckContext) => Promise<T>,
+    worker: WorkerProcess,
+  ): Promise<T> {
     let outcome = this.#scenarios.get(key) as Promise<Outcome<T>> | undefined;
     if (!outcome) {
       const ctx = new CheckContext(this.#environment(worker));
@@ -183,7 +194,9 @@ export class ConformanceSession {
       });
       conn.sendPrefaceAndHello();
       const probe = conn;
-      await probe.until("the worker's HELLO", () => (probe.workerHello || probe.helloError ? true : undefined));
+      await probe.until("the worker's HELLO", () =>
+        probe.workerHello || probe.helloError ? true : undefined,
+      );
       return true;
     } catch {
       return false;

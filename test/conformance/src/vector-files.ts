@@ -92,7 +92,10 @@ export function loadVectors(): VectorFiles | { error: string } {
   if (cached) return cached;
   const dir = vectorDir();
   if (!dir) {
-    cached = { error: 'protocol/vectors (sequences.json, errors.json, frames.json, preface.json) not found next to @gatewire/protocol' };
+    cached = {
+      error:
+        'protocol/vectors (sequences.json, errors.json, frames.json, preface.json) not found next to @gatewire/protocol',
+    };
     return cached;
   }
   try {
@@ -111,7 +114,12 @@ export function loadVectors(): VectorFiles | { error: string } {
 }
 
 export function binOf(value: unknown): Buffer {
-  if (value && typeof value === 'object' && '$bin' in value && typeof (value as { $bin: unknown }).$bin === 'string') {
+  if (
+    value &&
+    typeof value === 'object' &&
+    '$bin' in value &&
+    typeof (value as { $bin: unknown }).$bin === 'string'
+  ) {
     return Buffer.from((value as { $bin: string }).$bin, 'latin1');
   }
   throw new Error(`expected {"$bin": …}, got ${JSON.stringify(value)}`);

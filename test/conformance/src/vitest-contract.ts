@@ -58,7 +58,8 @@ export function runWorkerContract(options: WorkerContractOptions): void {
           if (!session) throw new Error('the worker session did not start (see the beforeAll error)');
           const result = await session.run(check);
           if (result.status === 'skip') context.skip(result.detail);
-          if (result.status === 'fail') throw new Error(`${check.name} (SPEC ${check.spec}): ${result.detail}`);
+          if (result.status === 'fail')
+            throw new Error(`${check.name} (SPEC ${check.spec}): ${result.detail}`);
         },
         perTestMs,
       );

@@ -20,6 +20,16 @@ export interface WorkerCommand {
 
 const POLL_MS = 20;
 
+/**
+ * Workers not stopped yet. If this process exits with some still running (a crash, an
+ * interrupted test run), they are killed and their temp dirs removed, so none is left behind.
+ */
+const live = new Set<WorkerProcess>();
+
+function killLeftovers(): void {
+  for (const worker of live) worker.killNow();
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -88,6 +98,8 @@ export class WorkerProcess {
     };
     this.#child.stdout!.on('data', onOutput);
     this.#child.stderr!.on('data', onOutput);
+    if (live.size === 0) process.once('exit', killLeftovers);
+    live.add(this);
     this.#exitPromise = new Promise((resolve) => {
       this.#child.once('exit', (code, signal) => {
         this.#exited = true;
@@ -166,6 +178,13 @@ export class WorkerProcess {
     return true;
   }
 
+  /** Synchronous last resort (process exit): SIGKILL to the group, temp dir removed. */
+  killNow(): void {
+    this.signal('SIGKILL');
+    live.delete(this);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
   /** Stops the worker: SIGTERM, then SIGKILL after a grace period; removes the temp dir. */
   async stop(graceMs = 3000): Promise<void> {
     if (this.#stopped) return;
@@ -181,6 +200,8 @@ export class WorkerProcess {
     this.#child.stdout?.destroy();
     this.#child.stderr?.destroy();
     rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this);
+    if (live.size === 0) process.off('exit', killLeftovers);
   }
 
   async #waitForSocket(timeoutMs: number): Promise<void> {

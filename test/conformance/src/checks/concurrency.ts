@@ -25,13 +25,24 @@ export const concurrencyChecks: Check[] = [
         const stream = conn.declareStream(i + 1);
         stream.localEnded = true;
         streams.push(stream);
-        frames.push(rawFrame(FrameType.REQUEST, Flags.END_STREAM, stream.id, encodeEnvironPayload({ target: '/slow?ms=100' })));
+        frames.push(
+          rawFrame(
+            FrameType.REQUEST,
+            Flags.END_STREAM,
+            stream.id,
+            encodeEnvironPayload({ target: '/slow?ms=100' }),
+          ),
+        );
       }
       conn.write(Buffer.concat(frames));
       for (const stream of streams) {
-        const result = await stream.response(`the answer to stream ${stream.id} of ${count} concurrent GET /slow?ms=100`);
+        const result = await stream.response(
+          `the answer to stream ${stream.id} of ${count} concurrent GET /slow?ms=100`,
+        );
         if (result.reset?.code === ErrorCode.REFUSED_STREAM) {
-          throw new CheckFailed(`stream ${stream.id} of ${count} was refused although max_streams is ${ctx.workerHello.maxStreams}`);
+          throw new CheckFailed(
+            `stream ${stream.id} of ${count} was refused although max_streams is ${ctx.workerHello.maxStreams}`,
+          );
         }
         expectStatus(result, 200, `concurrent GET /slow on stream ${stream.id} of ${count}`);
       }
@@ -53,20 +64,38 @@ export const concurrencyChecks: Check[] = [
       for (let i = 0; i < max; i++) {
         const stream = conn.declareStream(i + 1);
         waits.push(stream);
-        frames.push(rawFrame(FrameType.REQUEST, Flags.END_STREAM, stream.id, encodeEnvironPayload({ target: `/wait?id=${uniqueId('fill')}` })));
+        frames.push(
+          rawFrame(
+            FrameType.REQUEST,
+            Flags.END_STREAM,
+            stream.id,
+            encodeEnvironPayload({ target: `/wait?id=${uniqueId('fill')}` }),
+          ),
+        );
       }
       const extraId = uniqueId('extra');
       const extra = conn.declareStream(max + 1);
-      frames.push(rawFrame(FrameType.REQUEST, Flags.END_STREAM, extra.id, encodeEnvironPayload({ target: `/wait?id=${extraId}` })));
+      frames.push(
+        rawFrame(
+          FrameType.REQUEST,
+          Flags.END_STREAM,
+          extra.id,
+          encodeEnvironPayload({ target: `/wait?id=${extraId}` }),
+        ),
+      );
       conn.write(Buffer.concat(frames));
-      const result = await extra.response(`RESET REFUSED_STREAM on stream ${extra.id}, one beyond max_streams ${max}`);
+      const result = await extra.response(
+        `RESET REFUSED_STREAM on stream ${extra.id}, one beyond max_streams ${max}`,
+      );
       assert(
         result.reset?.code === ErrorCode.REFUSED_STREAM && !result.head,
         `stream ${extra.id}, one beyond max_streams ${max}: expected RESET REFUSED_STREAM, got ${describeResult(result)}`,
       );
       for (const stream of waits) {
         if (stream.workerReset) {
-          throw new CheckFailed(`stream ${stream.id} (within max_streams ${max}) got RESET ${codeLabel(stream.workerReset.code)}`);
+          throw new CheckFailed(
+            `stream ${stream.id} (within max_streams ${max}) got RESET ${codeLabel(stream.workerReset.code)}`,
+          );
         }
         stream.reset(ErrorCode.CANCEL);
       }

@@ -47,9 +47,15 @@ async function drainScenario(ctx: CheckContext): Promise<DrainOutcome> {
     const answered = await settle(stream.response(`RESET REFUSED_STREAM or silence on stream ${stream.id}`));
     above = typeof answered === 'string' ? 'unanswered' : answered;
   }
-  const inFlight = await settle(slow.response('the in-flight GET /slow?ms=1000 to complete during the drain'));
-  const busyClosed = await settle(busy.closedByWorker('the worker to close the busy connection after the drain').then(() => true as const));
-  const idleClosed = await settle(idle.closedByWorker('the worker to close the idle connection after GOAWAY').then(() => true as const));
+  const inFlight = await settle(
+    slow.response('the in-flight GET /slow?ms=1000 to complete during the drain'),
+  );
+  const busyClosed = await settle(
+    busy.closedByWorker('the worker to close the busy connection after the drain').then(() => true as const),
+  );
+  const idleClosed = await settle(
+    idle.closedByWorker('the worker to close the idle connection after GOAWAY').then(() => true as const),
+  );
   const exited = await worker.waitGone(ctx.timeoutMs);
   return {
     busyGoaway: typeof busyGoaway === 'object' ? busyGoaway : undefined,
@@ -71,18 +77,27 @@ function outcome(ctx: CheckContext): Promise<DrainOutcome> {
 }
 
 function describeGoaway(goaway: Goaway | undefined): string {
-  return goaway ? `GOAWAY ${codeLabel(goaway.code)} last_stream ${goaway.lastStream}` : 'no GOAWAY (the connection just closed)';
+  return goaway
+    ? `GOAWAY ${codeLabel(goaway.code)} last_stream ${goaway.lastStream}`
+    : 'no GOAWAY (the connection just closed)';
 }
 
 export const drainingChecks: Check[] = [
   defineCheck({
     name: 'drain.goaway',
     spec: '§11',
-    title: 'on SIGTERM the worker sends GOAWAY NO_ERROR on every connection, last_stream covering the request it has read',
+    title:
+      'on SIGTERM the worker sends GOAWAY NO_ERROR on every connection, last_stream covering the request it has read',
     async run(ctx) {
       const drain = await outcome(ctx);
-      assert(drain.busyGoaway?.code === ErrorCode.NO_ERROR, `busy connection: expected GOAWAY NO_ERROR after SIGTERM, got ${describeGoaway(drain.busyGoaway)}`);
-      assert(drain.idleGoaway?.code === ErrorCode.NO_ERROR, `idle connection: expected GOAWAY NO_ERROR after SIGTERM, got ${describeGoaway(drain.idleGoaway)}`);
+      assert(
+        drain.busyGoaway?.code === ErrorCode.NO_ERROR,
+        `busy connection: expected GOAWAY NO_ERROR after SIGTERM, got ${describeGoaway(drain.busyGoaway)}`,
+      );
+      assert(
+        drain.idleGoaway?.code === ErrorCode.NO_ERROR,
+        `idle connection: expected GOAWAY NO_ERROR after SIGTERM, got ${describeGoaway(drain.idleGoaway)}`,
+      );
       assert(
         drain.busyGoaway.lastStream >= drain.inFlightId,
         `GOAWAY last_stream ${drain.busyGoaway.lastStream} leaves out stream ${drain.inFlightId}, which the worker had read and is processing`,
@@ -95,7 +110,8 @@ export const drainingChecks: Check[] = [
     title: 'the request in flight at SIGTERM (GET /slow?ms=1000) completes with 200',
     async run(ctx) {
       const drain = await outcome(ctx);
-      if (typeof drain.inFlight === 'string') throw new CheckFailed(`the in-flight request did not complete: ${drain.inFlight}`);
+      if (typeof drain.inFlight === 'string')
+        throw new CheckFailed(`the in-flight request did not complete: ${drain.inFlight}`);
       expectStatus(drain.inFlight, 200, 'the in-flight GET /slow?ms=1000 during the drain');
     },
   }),
@@ -105,9 +121,14 @@ export const drainingChecks: Check[] = [
     title: 'a REQUEST above GOAWAY last_stream is not processed: RESET REFUSED_STREAM (SHOULD) or no answer',
     async run(ctx) {
       const drain = await outcome(ctx);
-      if (drain.above === 'not sent') throw new CheckFailed('no GOAWAY came before the connection closed, so nothing could be sent above last_stream');
+      if (drain.above === 'not sent')
+        throw new CheckFailed(
+          'no GOAWAY came before the connection closed, so nothing could be sent above last_stream',
+        );
       if (drain.above === 'unanswered') {
-        ctx.note(`stream ${drain.aboveId} above last_stream was left unanswered (SPEC §11 SHOULD send RESET REFUSED_STREAM)`);
+        ctx.note(
+          `stream ${drain.aboveId} above last_stream was left unanswered (SPEC §11 SHOULD send RESET REFUSED_STREAM)`,
+        );
         return;
       }
       assert(
@@ -124,7 +145,10 @@ export const drainingChecks: Check[] = [
       const drain = await outcome(ctx);
       if (drain.busyClosed !== true) throw new CheckFailed(`busy connection: ${drain.busyClosed}`);
       if (drain.idleClosed !== true) throw new CheckFailed(`idle connection: ${drain.idleClosed}`);
-      assert(drain.exited, `the worker process did not exit within ${ctx.timeoutMs} ms of SIGTERM and the drain`);
+      assert(
+        drain.exited,
+        `the worker process did not exit within ${ctx.timeoutMs} ms of SIGTERM and the drain`,
+      );
       ctx.note(`the shell ${drain.exitDescription}`);
     },
   }),
@@ -134,7 +158,9 @@ export const drainingChecks: Check[] = [
     title: 'every frame the worker sent during the drain follows the stream and flow-control rules',
     async run(ctx) {
       const drain = await outcome(ctx);
-      const violations = drain.violations.filter((violation) => !violation.includes(`stream ${drain.aboveId} `));
+      const violations = drain.violations.filter(
+        (violation) => !violation.includes(`stream ${drain.aboveId} `),
+      );
       assert(violations.length === 0, violations.join('; '));
     },
   }),

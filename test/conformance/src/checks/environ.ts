@@ -55,7 +55,8 @@ async function seenEnviron(ctx: CheckContext): Promise<SeenEnviron> {
 
 /** Header values per name as the app saw them; duplicates may be joined with commas (fetch, WSGI). */
 function valuesOf(seen: SeenEnviron, name: string): string[] | undefined {
-  if (!Array.isArray(seen.headers)) throw new CheckFailed(`/environ reports no headers list: ${JSON.stringify(seen.headers)}`);
+  if (!Array.isArray(seen.headers))
+    throw new CheckFailed(`/environ reports no headers list: ${JSON.stringify(seen.headers)}`);
   const values = seen.headers.filter(([key]) => key.toLowerCase() === name).map(([, value]) => value);
   if (values.length === 0) return undefined;
   return values.flatMap((value) => value.split(',').map((part) => part.trim()));
@@ -65,12 +66,20 @@ function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('latin1');
 }
 
-function expectField(seen: SeenEnviron, key: keyof SeenEnviron, expected: string | number, what: string): void {
+function expectField(
+  seen: SeenEnviron,
+  key: keyof SeenEnviron,
+  expected: string | number,
+  what: string,
+): void {
   const value = seen[key];
   if (value === null || value === undefined) {
     throw new CheckFailed(`${what}: the app saw no ${key} (the worker did not pass environ.${key} on to it)`);
   }
-  assert(String(value) === String(expected), `${what}: the app saw ${key} ${JSON.stringify(value)}, expected ${JSON.stringify(expected)}`);
+  assert(
+    String(value) === String(expected),
+    `${what}: the app saw ${key} ${JSON.stringify(value)}, expected ${JSON.stringify(expected)}`,
+  );
 }
 
 export const environChecks: Check[] = [
@@ -97,7 +106,10 @@ export const environChecks: Check[] = [
         ['host', 'conformance.test:8443'],
       ]) {
         const values = valuesOf(seen, name);
-        assert(values?.includes(value), `the app saw ${name}: ${JSON.stringify(values ?? null)}, expected ${JSON.stringify(value)}`);
+        assert(
+          values?.includes(value),
+          `the app saw ${name}: ${JSON.stringify(values ?? null)}, expected ${JSON.stringify(value)}`,
+        );
       }
     },
   }),
@@ -116,7 +128,8 @@ export const environChecks: Check[] = [
   defineCheck({
     name: 'environ.non-utf8-header',
     spec: '§7.1',
-    title: 'header bytes that are not UTF-8 (ff fe 80) and UTF-8 bytes arrive unchanged, one code point per byte',
+    title:
+      'header bytes that are not UTF-8 (ff fe 80) and UTF-8 bytes arrive unchanged, one code point per byte',
     async run(ctx) {
       const seen = await seenEnviron(ctx);
       const bytes = valuesOf(seen, 'x-bytes');

@@ -12,8 +12,10 @@ export function assert(condition: unknown, message: string): asserts condition {
 }
 
 export function describeResult(result: StreamResult): string {
-  if (!result.head) return result.reset ? `RESET ${codeLabel(result.reset.code)} and no RESPONSE` : 'no RESPONSE';
-  const body = result.body.length <= 80 ? JSON.stringify(result.body.toString('latin1')) : `${result.body.length} bytes`;
+  if (!result.head)
+    return result.reset ? `RESET ${codeLabel(result.reset.code)} and no RESPONSE` : 'no RESPONSE';
+  const body =
+    result.body.length <= 80 ? JSON.stringify(result.body.toString('latin1')) : `${result.body.length} bytes`;
   const reset = result.reset ? `, then RESET ${codeLabel(result.reset.code)}` : '';
   return `status ${result.head.status}, body ${body}${reset}`;
 }
@@ -31,7 +33,11 @@ export function headerValue(headers: HeaderPairs | undefined, name: string): str
 }
 
 /** GET a route on an open connection and wait for the whole answer. */
-export async function get(conn: PeerConnection, target: string, spec: Partial<RequestSpec> = {}): Promise<StreamResult> {
+export async function get(
+  conn: PeerConnection,
+  target: string,
+  spec: Partial<RequestSpec> = {},
+): Promise<StreamResult> {
   return conn.request({ target, ...spec }).response(`the answer to GET ${target}`);
 }
 
@@ -72,7 +78,9 @@ export async function expectConnectionError(
   const expected = codeLabel(ErrorCode[code]);
   const goaway = await conn.goawayOrClose(`GOAWAY ${expected} after ${trigger}`);
   if (!goaway) {
-    throw new CheckFailed(`after ${trigger}, the worker closed the connection without GOAWAY; expected GOAWAY ${expected} (SPEC §14.2)`);
+    throw new CheckFailed(
+      `after ${trigger}, the worker closed the connection without GOAWAY; expected GOAWAY ${expected} (SPEC §14.2)`,
+    );
   }
   assert(
     goaway.code === ErrorCode[code],
@@ -83,14 +91,23 @@ export async function expectConnectionError(
 }
 
 /** Asks the app (route contract) `/started?id=` or `/cancelled?id=`: 'yes' or 'no'. */
-export async function appFlag(conn: PeerConnection, route: 'started' | 'cancelled', id: string): Promise<string> {
+export async function appFlag(
+  conn: PeerConnection,
+  route: 'started' | 'cancelled',
+  id: string,
+): Promise<string> {
   const result = await get(conn, `/${route}?id=${id}`);
   expectStatus(result, 200, `GET /${route}?id=${id}`);
   return result.body.toString('latin1').trim();
 }
 
 /** Polls an app flag until it reads 'yes' (bounded by the timeout). */
-export async function waitForAppFlag(conn: PeerConnection, route: 'started' | 'cancelled', id: string, what: string): Promise<void> {
+export async function waitForAppFlag(
+  conn: PeerConnection,
+  route: 'started' | 'cancelled',
+  id: string,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + conn.timeoutMs;
   for (;;) {
     if ((await appFlag(conn, route, id)) === 'yes') return;

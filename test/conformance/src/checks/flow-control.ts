@@ -24,21 +24,34 @@ export const flowControlChecks: Check[] = [
   defineCheck({
     name: 'flow.request-body-window',
     spec: '§9',
-    title: 'a request body several times the worker\'s initial_window gets through: the worker grants WINDOW as it consumes',
+    title:
+      "a request body several times the worker's initial_window gets through: the worker grants WINDOW as it consumes",
     async run(ctx) {
       const window = ctx.workerHello.initialWindow;
-      if (window * 2 > MAX_BODY) ctx.skip(`initial_window is ${window}; exhausting it needs a body over ${MAX_BODY} bytes`);
+      if (window * 2 > MAX_BODY)
+        ctx.skip(`initial_window is ${window}; exhausting it needs a body over ${MAX_BODY} bytes`);
       const conn = await ctx.connect();
       const body = seededBytes(Math.min(window * 3 + 1234, MAX_BODY), 11);
       const stream = conn.request(
-        { method: 'POST', target: '/echo', bodyLength: body.length, headers: [['host', 'conformance.test'], ['content-length', String(body.length)]] },
+        {
+          method: 'POST',
+          target: '/echo',
+          bodyLength: body.length,
+          headers: [
+            ['host', 'conformance.test'],
+            ['content-length', String(body.length)],
+          ],
+        },
         { endStream: false },
       );
       await stream.sendBody(body);
       const result = await stream.response();
       expectStatus(result, 200, `POST /echo of ${body.length} bytes`);
       const diff = firstDifference(result.body, body);
-      assert(diff < 0, `POST /echo of ${body.length} bytes: the echo differs at byte ${diff} (got ${result.body.length} bytes)`);
+      assert(
+        diff < 0,
+        `POST /echo of ${body.length} bytes: the echo differs at byte ${diff} (got ${result.body.length} bytes)`,
+      );
     },
   }),
   defineCheck({
@@ -46,13 +59,24 @@ export const flowControlChecks: Check[] = [
     spec: '§9',
     title: 'with initial_window 1024 the worker sends at most 1024 bytes, stops, and resumes after WINDOW',
     async run(ctx) {
-      const conn = await ctx.connect({ hello: { initialWindow: Limits.MIN_INITIAL_WINDOW }, autoGrant: false });
+      const conn = await ctx.connect({
+        hello: { initialWindow: Limits.MIN_INITIAL_WINDOW },
+        autoGrant: false,
+      });
       const total = 20_000;
       const stream = conn.request({ target: `/bytes?n=${total}` });
-      await conn.until(`the first DATA of GET /bytes?n=${total}`, () => (stream.received > 0 || stream.finished ? true : undefined));
+      await conn.until(`the first DATA of GET /bytes?n=${total}`, () =>
+        stream.received > 0 || stream.finished ? true : undefined,
+      );
       const stalled = await waitForStall(conn, stream);
-      assert(!stream.finished, `the worker finished a ${total}-byte body with only 1024 bytes of credit: ${describeResult(stream.result())}`);
-      assert(stalled <= Limits.MIN_INITIAL_WINDOW, `the worker sent ${stalled} bytes with 1024 bytes of credit`);
+      assert(
+        !stream.finished,
+        `the worker finished a ${total}-byte body with only 1024 bytes of credit: ${describeResult(stream.result())}`,
+      );
+      assert(
+        stalled <= Limits.MIN_INITIAL_WINDOW,
+        `the worker sent ${stalled} bytes with 1024 bytes of credit`,
+      );
       stream.autoGrant = true;
       stream.grant(stalled);
       const result = await stream.response();
@@ -69,11 +93,16 @@ export const flowControlChecks: Check[] = [
     title: "with 4 MiB of credit the worker still splits response DATA at the proxy's max_frame_size (65536)",
     async run(ctx) {
       // Any DATA frame over 65536 bytes is a decoding error on this connection (SPEC §4.1).
-      const conn = await ctx.connect({ hello: { maxFrameSize: Limits.MIN_MAX_FRAME_SIZE, initialWindow: 4 * 1024 * 1024 } });
+      const conn = await ctx.connect({
+        hello: { maxFrameSize: Limits.MIN_MAX_FRAME_SIZE, initialWindow: 4 * 1024 * 1024 },
+      });
       const total = 2 * 1024 * 1024;
       const result = await conn.request({ target: `/bytes?n=${total}` }).response();
       expectStatus(result, 200, `GET /bytes?n=${total}`);
-      assert(result.body.length === total && firstPatternMismatch(result.body) < 0, `GET /bytes?n=${total}: wrong body (${result.body.length} bytes)`);
+      assert(
+        result.body.length === total && firstPatternMismatch(result.body) < 0,
+        `GET /bytes?n=${total}: wrong body (${result.body.length} bytes)`,
+      );
     },
   }),
   defineCheck({
@@ -82,7 +111,10 @@ export const flowControlChecks: Check[] = [
     title: 'a stream whose reader grants nothing does not hold up another stream on the same connection',
     async run(ctx) {
       if (ctx.workerHello.maxStreams < 2) ctx.skip('max_streams is 1: no two streams can be active at once');
-      const conn = await ctx.connect({ hello: { initialWindow: Limits.MIN_INITIAL_WINDOW }, autoGrant: false });
+      const conn = await ctx.connect({
+        hello: { initialWindow: Limits.MIN_INITIAL_WINDOW },
+        autoGrant: false,
+      });
       const stalled = conn.request({ target: '/bytes?n=1000000' });
       await conn.until('the first DATA of the stream that is never granted more', () =>
         stalled.received > 0 || stalled.finished ? true : undefined,
@@ -91,7 +123,10 @@ export const flowControlChecks: Check[] = [
       moving.autoGrant = true;
       const result = await moving.response('the other stream to complete while the first one is stalled');
       expectStatus(result, 200, 'GET /bytes?n=50000 beside a stalled stream');
-      assert(result.body.length === 50_000 && firstPatternMismatch(result.body) < 0, 'GET /bytes?n=50000 beside a stalled stream: wrong body');
+      assert(
+        result.body.length === 50_000 && firstPatternMismatch(result.body) < 0,
+        'GET /bytes?n=50000 beside a stalled stream: wrong body',
+      );
       assert(!stalled.finished, 'the stalled stream finished without credit');
       stalled.reset();
     },

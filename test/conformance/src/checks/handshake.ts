@@ -27,21 +27,28 @@ export const handshakeChecks: Check[] = [
     title: 'the worker sends GATEWIRE and its HELLO as soon as it accepts, without waiting for the proxy',
     async run(ctx) {
       const conn = await ctx.connectRaw();
-      await conn.until("the worker's preface and HELLO, sent before the proxy sent anything (SPEC §3)", () => {
-        if (conn.helloError) throw new CheckFailed(conn.helloError);
-        return conn.workerHello;
-      });
+      await conn.until(
+        "the worker's preface and HELLO, sent before the proxy sent anything (SPEC §3)",
+        () => {
+          if (conn.helloError) throw new CheckFailed(conn.helloError);
+          return conn.workerHello;
+        },
+      );
     },
   }),
   defineCheck({
     name: 'handshake.hello',
     spec: '§5.2, §5.3',
-    title: 'the HELLO has version 1, role worker, limits in range, max_streams ≥ 1, features as str, a 16…64-byte nonce',
+    title:
+      'the HELLO has version 1, role worker, limits in range, max_streams ≥ 1, features as str, a 16…64-byte nonce',
     async run(ctx) {
       const conn = await ctx.connect();
       const hello = conn.workerHello!;
       // decodeHello already refused wrong types and out-of-range values; restate the essentials.
-      assert(hello.version === PROTOCOL_VERSION, `HELLO version is ${hello.version}, not ${PROTOCOL_VERSION}`);
+      assert(
+        hello.version === PROTOCOL_VERSION,
+        `HELLO version is ${hello.version}, not ${PROTOCOL_VERSION}`,
+      );
       assert(hello.role === 'worker', `HELLO role is ${JSON.stringify(hello.role)}, not "worker"`);
       assert(
         hello.maxFrameSize >= Limits.MIN_MAX_FRAME_SIZE && hello.maxFrameSize <= Limits.MAX_MAX_FRAME_SIZE,
@@ -51,8 +58,14 @@ export const handshakeChecks: Check[] = [
         hello.initialWindow >= Limits.MIN_INITIAL_WINDOW && hello.initialWindow <= Limits.MAX_WINDOW,
         `HELLO initial_window ${hello.initialWindow} is out of range`,
       );
-      assert(hello.maxStreams >= 1, `HELLO max_streams is ${hello.maxStreams}; a worker advertises at least 1`);
-      assert(hello.features.length <= Limits.MAX_FEATURES, `HELLO lists ${hello.features.length} features, more than 64`);
+      assert(
+        hello.maxStreams >= 1,
+        `HELLO max_streams is ${hello.maxStreams}; a worker advertises at least 1`,
+      );
+      assert(
+        hello.features.length <= Limits.MAX_FEATURES,
+        `HELLO lists ${hello.features.length} features, more than 64`,
+      );
       ctx.note(
         `features [${hello.features.join(', ')}], max_streams ${hello.maxStreams}, max_frame_size ${hello.maxFrameSize}, initial_window ${hello.initialWindow}${hello.server ? `, server ${hello.server}` : ''}`,
       );
@@ -76,9 +89,16 @@ export const handshakeChecks: Check[] = [
     spec: '§5.2, §5.3',
     title: 'unknown HELLO keys and unknown feature names are ignored',
     async run(ctx) {
-      const conn = await ctx.connectRaw({ hello: { features: ['x-future-feature', 'trailers', 'health', 'upgrade'] } });
+      const conn = await ctx.connectRaw({
+        hello: { features: ['x-future-feature', 'trailers', 'health', 'upgrade'] },
+      });
       conn.sendPrefaceAndHello(
-        conn.helloPayload({ extra: [['x_future', { nested: [1, 'two', null] }], ['zone', 'eu-1']] }),
+        conn.helloPayload({
+          extra: [
+            ['x_future', { nested: [1, 'two', null] }],
+            ['zone', 'eu-1'],
+          ],
+        }),
       );
       await conn.handshake();
       await expectHelloWorld(conn, 'GET /hello after a HELLO with unknown keys');
@@ -101,7 +121,8 @@ export const handshakeChecks: Check[] = [
   defineCheck({
     name: 'handshake.bad-preface',
     spec: '§3, §14.1',
-    title: 'HTTP bytes instead of the preface get GOAWAY BAD_PREFACE (or a close); the worker still serves new connections',
+    title:
+      'HTTP bytes instead of the preface get GOAWAY BAD_PREFACE (or a close); the worker still serves new connections',
     async run(ctx) {
       const conn = await ctx.connectRaw();
       conn.write(Buffer.from('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n', 'latin1'));
@@ -113,7 +134,9 @@ export const handshakeChecks: Check[] = [
         );
         await conn.closedByWorker('the worker to close the connection after GOAWAY BAD_PREFACE');
       } else {
-        ctx.note('closed without GOAWAY (allowed; SPEC §14.2 asks for GOAWAY BAD_PREFACE if it can still write)');
+        ctx.note(
+          'closed without GOAWAY (allowed; SPEC §14.2 asks for GOAWAY BAD_PREFACE if it can still write)',
+        );
       }
       await expectFreshConnectionWorks(ctx, 'a connection that sent HTTP instead of the preface');
     },
@@ -122,7 +145,13 @@ export const handshakeChecks: Check[] = [
     name: 'handshake.wrong-role',
     spec: '§5.2',
     title: 'a peer HELLO with role "worker" gets GOAWAY HANDSHAKE_ERROR',
-    run: (ctx) => badHello(ctx, { override: { role: 'worker', max_streams: 1 } }, 'HANDSHAKE_ERROR', 'a HELLO with role "worker"'),
+    run: (ctx) =>
+      badHello(
+        ctx,
+        { override: { role: 'worker', max_streams: 1 } },
+        'HANDSHAKE_ERROR',
+        'a HELLO with role "worker"',
+      ),
   }),
   defineCheck({
     name: 'handshake.missing-key',
@@ -135,13 +164,24 @@ export const handshakeChecks: Check[] = [
     spec: '§5.2, §15',
     title: 'a HELLO with initial_window 1000 (below 1024) gets GOAWAY HANDSHAKE_ERROR',
     run: (ctx) =>
-      badHello(ctx, { override: { initial_window: 1000 } }, 'HANDSHAKE_ERROR', 'a HELLO with initial_window 1000'),
+      badHello(
+        ctx,
+        { override: { initial_window: 1000 } },
+        'HANDSHAKE_ERROR',
+        'a HELLO with initial_window 1000',
+      ),
   }),
   defineCheck({
     name: 'handshake.wrong-type',
     spec: '§5.2',
     title: 'a HELLO whose features is not an array gets GOAWAY HANDSHAKE_ERROR',
-    run: (ctx) => badHello(ctx, { override: { features: 'trailers' } }, 'HANDSHAKE_ERROR', 'a HELLO with features "trailers"'),
+    run: (ctx) =>
+      badHello(
+        ctx,
+        { override: { features: 'trailers' } },
+        'HANDSHAKE_ERROR',
+        'a HELLO with features "trailers"',
+      ),
   }),
   defineCheck({
     name: 'handshake.request-before-hello',
@@ -150,7 +190,12 @@ export const handshakeChecks: Check[] = [
     async run(ctx) {
       const conn = await ctx.connectRaw();
       const stream = conn.declareStream(1);
-      conn.write(Buffer.concat([PREFACE, rawFrame(FrameType.REQUEST, 1, 1, encodeEnvironPayload({ target: '/hello' }))]));
+      conn.write(
+        Buffer.concat([
+          PREFACE,
+          rawFrame(FrameType.REQUEST, 1, 1, encodeEnvironPayload({ target: '/hello' })),
+        ]),
+      );
       await expectConnectionError(ctx, conn, 'HANDSHAKE_ERROR', 'a REQUEST in place of HELLO');
       assert(!stream.final, 'the worker answered a REQUEST sent before the handshake (SPEC §5.1)');
     },
@@ -170,7 +215,8 @@ export const handshakeChecks: Check[] = [
     spec: '§5.4',
     title: 'AUTH when the worker did not ask for it gets GOAWAY PROTOCOL_ERROR',
     async run(ctx) {
-      if (ctx.workerHello.auth !== undefined) ctx.skip('the worker asks for the shared-secret proof, so AUTH is expected');
+      if (ctx.workerHello.auth !== undefined)
+        ctx.skip('the worker asks for the shared-secret proof, so AUTH is expected');
       const conn = await ctx.connect();
       conn.sendAuth(Buffer.alloc(32, 7));
       await expectConnectionError(ctx, conn, 'PROTOCOL_ERROR', 'an AUTH the worker did not ask for');

@@ -11,7 +11,11 @@ export const livenessChecks: Check[] = [
     title: 'PING is answered with PONG carrying the same 8 bytes, three in a row in order',
     async run(ctx) {
       const conn = await ctx.connect();
-      const payloads = [Buffer.from('01234567'), Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0xff, 0, 0x80, 1, 2, 3, 4, 0xfe])];
+      const payloads = [
+        Buffer.from('01234567'),
+        Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]),
+        Buffer.from([0xff, 0, 0x80, 1, 2, 3, 4, 0xfe]),
+      ];
       const pongs = await Promise.all(payloads.map((payload) => conn.ping(payload)));
       for (let i = 1; i < pongs.length; i++) {
         assert(pongs[i].seq > pongs[i - 1].seq, 'PONGs came back in a different order than the PINGs');
@@ -23,10 +27,15 @@ export const livenessChecks: Check[] = [
     spec: '§12.1, §9',
     title: 'PING is answered while streams are blocked (one on flow control, one in the app)',
     async run(ctx) {
-      const conn = await ctx.connect({ hello: { initialWindow: Limits.MIN_INITIAL_WINDOW }, autoGrant: false });
+      const conn = await ctx.connect({
+        hello: { initialWindow: Limits.MIN_INITIAL_WINDOW },
+        autoGrant: false,
+      });
       const blocked = conn.request({ target: '/bytes?n=1000000' });
       const waiting = conn.request({ target: `/wait?id=${uniqueId('busy')}` });
-      await conn.until('the first DATA of the flow-blocked stream', () => (blocked.received > 0 || blocked.finished ? true : undefined));
+      await conn.until('the first DATA of the flow-blocked stream', () =>
+        blocked.received > 0 || blocked.finished ? true : undefined,
+      );
       await conn.ping();
       blocked.reset();
       waiting.reset();
@@ -47,7 +56,10 @@ export const livenessChecks: Check[] = [
         if (next.type !== FrameType.HEALTH) {
           throw new CheckFailed(`after PONG the worker sent ${describeFrame(next)}, not HEALTH (SPEC §12.2)`);
         }
-        assert(conn.healths.some((health) => health.seq === next.seq), 'the HEALTH payload is invalid');
+        assert(
+          conn.healths.some((health) => health.seq === next.seq),
+          'the HEALTH payload is invalid',
+        );
       }
       const health = conn.healths[conn.healths.length - 1];
       const fields = Object.entries(health)
@@ -65,7 +77,10 @@ export const livenessChecks: Check[] = [
       const first = await conn.ping();
       await conn.ping();
       const health = conn.frames.find((frame) => frame.type === FrameType.HEALTH);
-      if (health) throw new CheckFailed(`the worker sent HEALTH (after PONG ${first.seq}) though the proxy did not list 'health'`);
+      if (health)
+        throw new CheckFailed(
+          `the worker sent HEALTH (after PONG ${first.seq}) though the proxy did not list 'health'`,
+        );
     },
   }),
   defineCheck({

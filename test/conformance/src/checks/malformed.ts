@@ -47,8 +47,12 @@ function nested(depth: number): MpValue {
  */
 async function overrunWindow(conn: PeerConnection, ctx: CheckContext): Promise<void> {
   const window = conn.workerHello!.initialWindow;
-  if (window > 16 * 1024 * 1024) ctx.skip(`initial_window is ${window}; overrunning it takes more than 16 MiB`);
-  const stream = conn.request({ method: 'POST', target: `/wait?id=${uniqueId('overrun')}`, bodyLength: null }, { endStream: false });
+  if (window > 16 * 1024 * 1024)
+    ctx.skip(`initial_window is ${window}; overrunning it takes more than 16 MiB`);
+  const stream = conn.request(
+    { method: 'POST', target: `/wait?id=${uniqueId('overrun')}`, bodyLength: null },
+    { endStream: false },
+  );
   for (let round = 0; round < 4 && conn.goaways.length === 0 && !conn.closed; round++) {
     let remaining = Math.max(stream.sendCredit, 0) + 1;
     while (remaining > 0) {
@@ -57,7 +61,13 @@ async function overrunWindow(conn: PeerConnection, ctx: CheckContext): Promise<v
       stream.sendCredit -= size;
       remaining -= size;
     }
-    await conn.until('a PONG or GOAWAY after DATA beyond the window', () => (conn.goaways.length > 0 ? true : undefined), 50).catch(() => undefined);
+    await conn
+      .until(
+        'a PONG or GOAWAY after DATA beyond the window',
+        () => (conn.goaways.length > 0 ? true : undefined),
+        50,
+      )
+      .catch(() => undefined);
     if (conn.goaways.length > 0 || conn.closed) break;
     await conn.barrier().catch(() => undefined);
   }
@@ -242,7 +252,12 @@ const CASES: MalformedCase[] = [
     trigger: 'a RESPONSE sent to the worker',
     code: 'PROTOCOL_ERROR',
     send: (conn) =>
-      conn.sendFrame(FrameType.RESPONSE, 0, openWaiting(conn).id, encodeMsgpack({ status: 200, headers: [] })),
+      conn.sendFrame(
+        FrameType.RESPONSE,
+        0,
+        openWaiting(conn).id,
+        encodeMsgpack({ status: 200, headers: [] }),
+      ),
   },
   {
     name: 'malformed.health-from-proxy',
@@ -257,7 +272,10 @@ const CASES: MalformedCase[] = [
     trigger: 'TRAILERS without END_STREAM',
     code: 'PROTOCOL_ERROR',
     send: (conn) => {
-      const stream = conn.request({ method: 'POST', target: '/echo', bodyLength: null }, { endStream: false });
+      const stream = conn.request(
+        { method: 'POST', target: '/echo', bodyLength: null },
+        { endStream: false },
+      );
       conn.sendFrame(FrameType.TRAILERS, 0, stream.id, encodeMsgpack([]));
     },
   },
@@ -294,7 +312,8 @@ export const malformedChecks: Check[] = CASES.map((item) =>
       try {
         await item.send(conn, ctx);
       } catch (error) {
-        if (error instanceof CheckFailed) throw new CheckFailed(`while sending ${item.trigger}: ${error.message}`);
+        if (error instanceof CheckFailed)
+          throw new CheckFailed(`while sending ${item.trigger}: ${error.message}`);
         throw error;
       }
       await expectConnectionError(ctx, conn, item.code, item.trigger);

@@ -45,15 +45,26 @@ export const requestChecks: Check[] = [
     async run(ctx) {
       const conn = await ctx.connect();
       const result = await conn
-        .request({ method: 'POST', target: '/echo', bodyLength: 0, headers: [['host', 'conformance.test'], ['content-length', '0']] })
+        .request({
+          method: 'POST',
+          target: '/echo',
+          bodyLength: 0,
+          headers: [
+            ['host', 'conformance.test'],
+            ['content-length', '0'],
+          ],
+        })
         .response();
       expectStatus(result, 200, 'POST /echo without a body');
-      assert(result.body.length === 0, `POST /echo without a body: expected an empty body, got ${describeResult(result)}`);
+      assert(
+        result.body.length === 0,
+        `POST /echo without a body: expected an empty body, got ${describeResult(result)}`,
+      );
     },
   }),
   defineCheck({
     name: 'request.chunked',
-    spec: '§7, §7.2 body_length',
+    spec: '§7, §7.2',
     title: 'a body of unknown length (body_length nil) in uneven DATA frames, the last one empty, is echoed',
     async run(ctx) {
       const conn = await ctx.connect();
@@ -136,7 +147,11 @@ export const requestChecks: Check[] = [
         .request({
           target: '/hello',
           reverseKeys: true,
-          override: { client_port: new MpUint32(40000), server_port: new MpUint32(80), body_length: new MpUint32(0) },
+          override: {
+            client_port: new MpUint32(40000),
+            server_port: new MpUint32(80),
+            body_length: new MpUint32(0),
+          },
         })
         .response();
       expectStatus(result, 200, 'GET /hello with a reordered environ');

@@ -6,13 +6,21 @@ import { codeLabel, describeFrame } from '../frame-names.js';
 import { encodeMsgpack } from '../msgpack-builder.js';
 import { u32 } from '../raw-frames.js';
 import type { PeerStream } from '../peer-stream.js';
-import { assert, describeResult, expectHelloWorld, expectStatus, uniqueId, waitForAppFlag } from './expect.js';
+import {
+  assert,
+  describeResult,
+  expectHelloWorld,
+  expectStatus,
+  uniqueId,
+  waitForAppFlag,
+} from './expect.js';
 
 export const streamStateChecks: Check[] = [
   defineCheck({
     name: 'stream.closed-frames-ignored',
     spec: '§6.1, §9',
-    title: 'WINDOW, DATA, TRAILERS and RESET for a stream that has closed are ignored: no answer, the connection goes on',
+    title:
+      'WINDOW, DATA, TRAILERS and RESET for a stream that has closed are ignored: no answer, the connection goes on',
     async run(ctx) {
       const conn = await ctx.connect();
       await expectHelloWorld(conn, 'GET /hello');
@@ -28,14 +36,18 @@ export const streamStateChecks: Check[] = [
           `the worker answered frames for closed stream 1 with ${answers.map(describeFrame).join(' ')} (SPEC §6.1: they MUST be ignored)`,
         );
       }
-      assert(conn.goaways.length === 0, `the worker sent GOAWAY ${codeLabel(conn.goaways[0]?.code ?? 0)} for frames on a closed stream (SPEC §6.1: they MUST be ignored)`);
+      assert(
+        conn.goaways.length === 0,
+        `the worker sent GOAWAY ${codeLabel(conn.goaways[0]?.code ?? 0)} for frames on a closed stream (SPEC §6.1: they MUST be ignored)`,
+      );
       await expectHelloWorld(conn, 'GET /hello after frames for a closed stream');
     },
   }),
   defineCheck({
     name: 'stream.data-after-end-stream',
     spec: '§6.2, §14.3',
-    title: 'DATA on a stream whose REQUEST carried END_STREAM gets RESET STREAM_CLOSED; the connection goes on',
+    title:
+      'DATA on a stream whose REQUEST carried END_STREAM gets RESET STREAM_CLOSED; the connection goes on',
     async run(ctx) {
       const conn = await ctx.connect();
       const side = await ctx.connect();
@@ -43,12 +55,17 @@ export const streamStateChecks: Check[] = [
       const stream = conn.request({ target: `/wait?id=${id}` });
       await waitForAppFlag(side, 'started', id, `GET /wait?id=${id} to reach the app`);
       conn.sendFrame(FrameType.DATA, 0, stream.id, Buffer.from('after END_STREAM'));
-      const result = await stream.response(`RESET STREAM_CLOSED on stream ${stream.id} after DATA following END_STREAM`);
+      const result = await stream.response(
+        `RESET STREAM_CLOSED on stream ${stream.id} after DATA following END_STREAM`,
+      );
       assert(
         result.reset?.code === ErrorCode.STREAM_CLOSED,
         `DATA after END_STREAM: expected RESET STREAM_CLOSED (13), got ${describeResult(result)}`,
       );
-      assert(conn.goaways.length === 0, `DATA after END_STREAM is a stream error, but the worker sent GOAWAY ${codeLabel(conn.goaways[0]?.code ?? 0)} (SPEC §14.3)`);
+      assert(
+        conn.goaways.length === 0,
+        `DATA after END_STREAM is a stream error, but the worker sent GOAWAY ${codeLabel(conn.goaways[0]?.code ?? 0)} (SPEC §14.3)`,
+      );
       await expectHelloWorld(conn, 'GET /hello on the same connection after the stream error');
     },
   }),
@@ -63,10 +80,13 @@ export const streamStateChecks: Check[] = [
       const streams: PeerStream[] = [];
       const bodies: Buffer[] = [];
       for (let i = 0; i < count; i++) {
-        streams.push(conn.request({ method: 'POST', target: '/echo', bodyLength: null }, { endStream: false }));
+        streams.push(
+          conn.request({ method: 'POST', target: '/echo', bodyLength: null }, { endStream: false }),
+        );
         bodies.push(seededBytes(8 * 1500, 100 + i));
       }
-      const download = ctx.workerHello.maxStreams > count ? conn.request({ target: '/bytes?n=100000' }) : undefined;
+      const download =
+        ctx.workerHello.maxStreams > count ? conn.request({ target: '/bytes?n=100000' }) : undefined;
       for (let round = 0; round < 8; round++) {
         for (let i = 0; i < count; i++) {
           await streams[i].sendBody(bodies[i].subarray(round * 1500, (round + 1) * 1500), { end: false });
@@ -76,7 +96,10 @@ export const streamStateChecks: Check[] = [
       for (let i = 0; i < count; i++) {
         const result = await streams[i].response();
         expectStatus(result, 200, `interleaved POST /echo on stream ${streams[i].id}`);
-        assert(result.body.equals(bodies[i]), `interleaved POST /echo on stream ${streams[i].id}: the echo does not match its own body`);
+        assert(
+          result.body.equals(bodies[i]),
+          `interleaved POST /echo on stream ${streams[i].id}: the echo does not match its own body`,
+        );
       }
       if (download) expectStatus(await download.response(), 200, 'GET /bytes beside the uploads');
     },
@@ -84,10 +107,14 @@ export const streamStateChecks: Check[] = [
   defineCheck({
     name: 'stream.early-response',
     spec: '§10',
-    title: 'an app that answers without reading the body: the response arrives whole, the connection goes on (RESET NO_ERROR SHOULD follow)',
+    title:
+      'an app that answers without reading the body: the response arrives whole, the connection goes on (RESET NO_ERROR SHOULD follow)',
     async run(ctx) {
       const conn = await ctx.connect();
-      const stream = conn.request({ method: 'POST', target: '/hello', bodyLength: 10_000_000 }, { endStream: false });
+      const stream = conn.request(
+        { method: 'POST', target: '/hello', bodyLength: 10_000_000 },
+        { endStream: false },
+      );
       const firstWindow = Math.min(stream.sendCredit, 16_384);
       await stream.sendBody(Buffer.alloc(firstWindow, 0x62), { end: false });
       await conn.until('the whole answer to POST /hello with a body the app does not read', () =>
@@ -95,7 +122,10 @@ export const streamStateChecks: Check[] = [
       );
       const result = stream.result();
       expectStatus(result, 200, 'POST /hello (body not read by the app)');
-      assert(result.body.toString('latin1') === 'Hello, World!', `POST /hello: got ${describeResult(result)}`);
+      assert(
+        result.body.toString('latin1') === 'Hello, World!',
+        `POST /hello: got ${describeResult(result)}`,
+      );
       if (!stream.workerReset) {
         await conn.barrier();
       }

@@ -11,7 +11,15 @@ export const trailerChecks: Check[] = [
       const conn = await ctx.connect();
       if (!conn.features.has(Feature.TRAILERS)) ctx.skip("the worker does not list 'trailers'");
       const stream = conn.request(
-        { method: 'POST', target: '/echo', bodyLength: null, headers: [['host', 'conformance.test'], ['te', 'trailers']] },
+        {
+          method: 'POST',
+          target: '/echo',
+          bodyLength: null,
+          headers: [
+            ['host', 'conformance.test'],
+            ['te', 'trailers'],
+          ],
+        },
         { endStream: false },
       );
       await stream.sendBody(Buffer.from('abc'), { end: false });
@@ -22,7 +30,10 @@ export const trailerChecks: Check[] = [
       ]);
       const result = await stream.response();
       expectStatus(result, 200, 'POST /echo ended by TRAILERS');
-      assert(result.body.toString('latin1') === 'abcdef', `POST /echo ended by TRAILERS: got ${describeResult(result)}`);
+      assert(
+        result.body.toString('latin1') === 'abcdef',
+        `POST /echo ended by TRAILERS: got ${describeResult(result)}`,
+      );
     },
   }),
 ];

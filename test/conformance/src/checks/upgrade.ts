@@ -15,17 +15,28 @@ const UPGRADE_HEADERS: Array<[string, string]> = [
 ];
 
 /** SPEC §13.1: an upgrade request goes without END_STREAM, and no DATA until the final RESPONSE. */
-async function openTunnel(ctx: CheckContext, window: number): Promise<{ conn: PeerConnection; stream: PeerStream }> {
+async function openTunnel(
+  ctx: CheckContext,
+  window: number,
+): Promise<{ conn: PeerConnection; stream: PeerStream }> {
   const conn = await ctx.connect({ hello: { initialWindow: window } });
   if (!conn.features.has(Feature.UPGRADE)) ctx.skip("the worker does not list 'upgrade'");
-  const stream = conn.request({ target: '/tunnel', headers: UPGRADE_HEADERS, upgrade: 'websocket' }, { endStream: false });
+  const stream = conn.request(
+    { target: '/tunnel', headers: UPGRADE_HEADERS, upgrade: 'websocket' },
+    { endStream: false },
+  );
   const head = await stream.head();
   assert(head.status === 101, `GET /tunnel with upgrade: expected 101, got status ${head.status}`);
   assert(!stream.ended, 'the 101 RESPONSE carries END_STREAM; a tunnel stays open (SPEC §13)');
   return { conn, stream };
 }
 
-async function echoed(conn: PeerConnection, stream: PeerStream, length: number, what: string): Promise<Buffer> {
+async function echoed(
+  conn: PeerConnection,
+  stream: PeerStream,
+  length: number,
+  what: string,
+): Promise<Buffer> {
   await conn.until(`${what}: ${length} bytes echoed through the tunnel`, () => {
     if (stream.received >= length) return true;
     if (stream.finished) return true;
@@ -38,13 +49,17 @@ export const upgradeChecks: Check[] = [
   defineCheck({
     name: 'upgrade.tunnel-echo',
     spec: '§13, §9',
-    title: "with 'upgrade' negotiated, GET /tunnel gets 101 and 64 KiB echo back through the tunnel within window 1024",
+    title:
+      "with 'upgrade' negotiated, GET /tunnel gets 101 and 64 KiB echo back through the tunnel within window 1024",
     async run(ctx) {
       const { conn, stream } = await openTunnel(ctx, Limits.MIN_INITIAL_WINDOW);
       const message = Buffer.from('hello tunnel\n');
       await stream.sendBody(message, { end: false });
       const first = await echoed(conn, stream, message.length, 'a first message');
-      assert(first.subarray(0, message.length).equals(message), `the tunnel echoed ${JSON.stringify(first.toString('latin1'))}`);
+      assert(
+        first.subarray(0, message.length).equals(message),
+        `the tunnel echoed ${JSON.stringify(first.toString('latin1'))}`,
+      );
       const bulk = seededBytes(64 * 1024, 5);
       await stream.sendBody(bulk, { end: false });
       const all = await echoed(conn, stream, message.length + bulk.length, '64 KiB');
@@ -65,7 +80,10 @@ export const upgradeChecks: Check[] = [
       await stream.sendBody(last, { end: true });
       const result = await stream.response('the echo and END_STREAM after the half-close');
       assert(!result.reset, `after the half-close the worker reset the tunnel: ${describeResult(result)}`);
-      assert(result.body.equals(last), `after the half-close the tunnel delivered ${JSON.stringify(result.body.toString('latin1'))}`);
+      assert(
+        result.body.equals(last),
+        `after the half-close the tunnel delivered ${JSON.stringify(result.body.toString('latin1'))}`,
+      );
     },
   }),
   defineCheck({
@@ -75,12 +93,18 @@ export const upgradeChecks: Check[] = [
     async run(ctx) {
       const conn = await ctx.connect();
       if (!conn.features.has(Feature.UPGRADE)) ctx.skip("the worker does not list 'upgrade'");
-      const stream = conn.request({ target: '/hello', headers: UPGRADE_HEADERS, upgrade: 'websocket' }, { endStream: false });
+      const stream = conn.request(
+        { target: '/hello', headers: UPGRADE_HEADERS, upgrade: 'websocket' },
+        { endStream: false },
+      );
       const head = await stream.head();
       stream.end(); // SPEC §13.3: the request had no body
       const result = await stream.response();
       expectStatus(result, 200, `GET /hello with upgrade (status ${head.status})`);
-      assert(result.body.toString('latin1') === 'Hello, World!', `GET /hello with upgrade: got ${describeResult(result)}`);
+      assert(
+        result.body.toString('latin1') === 'Hello, World!',
+        `GET /hello with upgrade: got ${describeResult(result)}`,
+      );
     },
   }),
 ];

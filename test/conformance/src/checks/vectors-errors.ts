@@ -67,10 +67,14 @@ async function replayError(ctx: CheckContext, vector: ErrorVector, where: Placem
     ctx.skip('the worker asks for the shared-secret proof; these vectors assume a worker that does not');
   }
   if (vector.error === 'FRAME_SIZE_ERROR' && length > 65_536 && length <= hello.maxFrameSize) {
-    ctx.skip(`announces ${length} bytes, which the worker's max_frame_size ${hello.maxFrameSize} allows (malformed.oversize-length uses the worker's own limit)`);
+    ctx.skip(
+      `announces ${length} bytes, which the worker's max_frame_size ${hello.maxFrameSize} allows (malformed.oversize-length uses the worker's own limit)`,
+    );
   }
   if (where === 'as-auth' && hello.auth === undefined) {
-    ctx.skip('the worker does not ask for the shared-secret proof, so any AUTH is PROTOCOL_ERROR (handshake.auth-not-requested)');
+    ctx.skip(
+      'the worker does not ask for the shared-secret proof, so any AUTH is PROTOCOL_ERROR (handshake.auth-not-requested)',
+    );
   }
   if (where === 'first-frame' || where === 'as-auth') {
     const conn = await ctx.connectRaw();
@@ -119,10 +123,14 @@ async function replayPreface(ctx: CheckContext, vector: PrefaceVector): Promise<
   conn.write(bytes);
   if (bytes.length < PREFACE.length) {
     // SPEC §3 lets a worker wait for all 8 bytes before it compares them.
-    await conn.until('GOAWAY or a close', () => (conn.goaways.length > 0 || conn.closed ? true : undefined), 200).catch(() => undefined);
+    await conn
+      .until('GOAWAY or a close', () => (conn.goaways.length > 0 || conn.closed ? true : undefined), 200)
+      .catch(() => undefined);
     if (!conn.closed) conn.write(Buffer.alloc(PREFACE.length - bytes.length, 0x78));
   }
-  const goaway = await conn.goawayOrClose(`GOAWAY BAD_PREFACE or a close after the ${vector.name} preface vector`);
+  const goaway = await conn.goawayOrClose(
+    `GOAWAY BAD_PREFACE or a close after the ${vector.name} preface vector`,
+  );
   if (goaway) {
     assert(
       goaway.code === ErrorCode.BAD_PREFACE,
@@ -160,4 +168,6 @@ function unavailable(message: string): Check[] {
 const files = loadVectors();
 
 export const vectorErrorChecks: Check[] =
-  'error' in files ? unavailable(files.error) : [...prefaceChecks(files.preface), ...errorChecks(files.errors)];
+  'error' in files
+    ? unavailable(files.error)
+    : [...prefaceChecks(files.preface), ...errorChecks(files.errors)];

@@ -21,14 +21,21 @@ function payloadOf(vector: FrameVector): Payload {
 }
 
 /** The connection must be alive and have answered nothing with an error: a PING round trip. */
-async function expectAlive(ctx: CheckContext, conn: Awaited<ReturnType<CheckContext['connect']>>, what: string): Promise<void> {
+async function expectAlive(
+  ctx: CheckContext,
+  conn: Awaited<ReturnType<CheckContext['connect']>>,
+  what: string,
+): Promise<void> {
   try {
     await conn.ping();
   } catch (error) {
     throw new CheckFailed(`${what}: ${(error as Error).message}`);
   }
   const goaway = conn.goaways[0];
-  assert(!goaway, `${what}: the worker sent GOAWAY ${codeLabel(goaway?.code ?? 0)}${goaway?.message ? ` ${JSON.stringify(goaway.message)}` : ''}`);
+  assert(
+    !goaway,
+    `${what}: the worker sent GOAWAY ${codeLabel(goaway?.code ?? 0)}${goaway?.message ? ` ${JSON.stringify(goaway.message)}` : ''}`,
+  );
 }
 
 /** A HELLO a proxy sends, used as ours: the handshake completes and requests work. */
@@ -51,7 +58,8 @@ async function replayRequest(ctx: CheckContext, vector: FrameVector): Promise<vo
   const payload = payloadOf(vector);
   const upgrade = typeof payload.upgrade === 'string' && payload.upgrade !== '';
   const conn = await ctx.connect();
-  if (upgrade && !conn.features.has(Feature.UPGRADE)) ctx.skip("an upgrade request, and the worker does not list 'upgrade'");
+  if (upgrade && !conn.features.has(Feature.UPGRADE))
+    ctx.skip("an upgrade request, and the worker does not list 'upgrade'");
   const stream = conn.declareStream(vector.frame.stream_id, upgrade);
   conn.write(Buffer.from(vector.hex, 'hex'));
   const length = typeof payload.body_length === 'number' ? payload.body_length : 0;
@@ -62,7 +70,10 @@ async function replayRequest(ctx: CheckContext, vector: FrameVector): Promise<vo
     await expectAlive(ctx, conn, `after the ${vector.name} REQUEST (body_length ${length})`);
     // An app may answer at once and end the stream early with RESET NO_ERROR (SPEC §10).
     const reset = stream.workerReset;
-    assert(!reset || reset.code === ErrorCode.NO_ERROR, `the worker reset the ${vector.name} REQUEST: ${describeResult(stream.result())}`);
+    assert(
+      !reset || reset.code === ErrorCode.NO_ERROR,
+      `the worker reset the ${vector.name} REQUEST: ${describeResult(stream.result())}`,
+    );
     if (!stream.finished) stream.reset(ErrorCode.CANCEL);
     return;
   } else {
@@ -81,19 +92,27 @@ async function replayRequest(ctx: CheckContext, vector: FrameVector): Promise<vo
 /** A stream opened on the vector's stream id with POST /echo, body pending. */
 async function openEcho(ctx: CheckContext, vector: FrameVector) {
   const conn = await ctx.connect();
-  const stream = conn.request({ method: 'POST', target: '/echo', bodyLength: null }, { endStream: false, streamId: vector.frame.stream_id });
+  const stream = conn.request(
+    { method: 'POST', target: '/echo', bodyLength: null },
+    { endStream: false, streamId: vector.frame.stream_id },
+  );
   return { conn, stream };
 }
 
 async function replayData(ctx: CheckContext, vector: FrameVector): Promise<void> {
   const { conn, stream } = await openEcho(ctx, vector);
   const bytes = binOf(vector.frame.payload);
-  await conn.until(`credit for the ${vector.name} DATA`, () => (stream.sendCredit >= bytes.length ? true : undefined));
+  await conn.until(`credit for the ${vector.name} DATA`, () =>
+    stream.sendCredit >= bytes.length ? true : undefined,
+  );
   conn.write(Buffer.from(vector.hex, 'hex'));
   stream.sendCredit -= bytes.length;
   if ((vector.frame.flags & Flags.END_STREAM) === 0) stream.end();
   const result = await stream.response();
-  assert(result.head?.status === 200 && result.body.equals(bytes), `POST /echo of the ${vector.name} DATA: ${describeResult(result)}`);
+  assert(
+    result.head?.status === 200 && result.body.equals(bytes),
+    `POST /echo of the ${vector.name} DATA: ${describeResult(result)}`,
+  );
 }
 
 async function replayTrailers(ctx: CheckContext, vector: FrameVector): Promise<void> {
@@ -103,7 +122,10 @@ async function replayTrailers(ctx: CheckContext, vector: FrameVector): Promise<v
   conn.write(Buffer.from(vector.hex, 'hex'));
   stream.localEnded = true;
   const result = await stream.response();
-  assert(result.head?.status === 200 && result.body.toString('latin1') === 'abc', `POST /echo ended by the ${vector.name} TRAILERS: ${describeResult(result)}`);
+  assert(
+    result.head?.status === 200 && result.body.toString('latin1') === 'abc',
+    `POST /echo ended by the ${vector.name} TRAILERS: ${describeResult(result)}`,
+  );
 }
 
 /** WINDOW and RESET on an open stream: accepted, never answered with RESET or GOAWAY. */
@@ -114,7 +136,10 @@ async function replayOnOpenStream(ctx: CheckContext, vector: FrameVector): Promi
   if (vector.frame.type === 'RESET') stream.ourResetAfterSeq = before;
   await expectAlive(ctx, conn, `after the ${vector.name} ${vector.frame.type}`);
   const reply = conn.framesAfter(before, stream.id).find((frame) => frame.type === FrameType.RESET);
-  if (reply) throw new CheckFailed(`the worker answered the ${vector.name} ${vector.frame.type} with ${describeFrame(reply)}`);
+  if (reply)
+    throw new CheckFailed(
+      `the worker answered the ${vector.name} ${vector.frame.type} with ${describeFrame(reply)}`,
+    );
 }
 
 async function replayPing(ctx: CheckContext, vector: FrameVector): Promise<void> {
@@ -133,7 +158,9 @@ async function replayUnsolicited(ctx: CheckContext, vector: FrameVector): Promis
 }
 
 /** How a vector is replayed; undefined for frames a proxy never sends (or that need another context). */
-function replayer(vector: FrameVector): ((ctx: CheckContext, vector: FrameVector) => Promise<void>) | undefined {
+function replayer(
+  vector: FrameVector,
+): ((ctx: CheckContext, vector: FrameVector) => Promise<void>) | undefined {
   const payload = payloadOf(vector);
   switch (vector.frame.type) {
     case 'HELLO':
@@ -166,7 +193,10 @@ async function replayProxyGoaway(ctx: CheckContext, vector: FrameVector): Promis
   conn.write(Buffer.from(vector.hex, 'hex'));
   await conn.ping().catch(() => undefined);
   const error = conn.goaways.find((goaway) => goaway.code !== 0);
-  assert(!error, `the worker answered the proxy's GOAWAY NO_ERROR with GOAWAY ${codeLabel(error?.code ?? 0)}`);
+  assert(
+    !error,
+    `the worker answered the proxy's GOAWAY NO_ERROR with GOAWAY ${codeLabel(error?.code ?? 0)}`,
+  );
 }
 
 const files = loadVectors();

@@ -7,7 +7,14 @@ import { encodeMsgpack } from '../msgpack-builder.js';
 import { matchesPattern, msgpackToJson } from '../msgpack-json.js';
 import type { PeerConnection } from '../peer-connection.js';
 import { rawFrame } from '../raw-frames.js';
-import { binOf, loadVectors, type Sequence, type SequenceFile, type SequenceStep, type VectorFrame } from '../vector-files.js';
+import {
+  binOf,
+  loadVectors,
+  type Sequence,
+  type SequenceFile,
+  type SequenceStep,
+  type VectorFrame,
+} from '../vector-files.js';
 
 /**
  * protocol/vectors/sequences.json: the scripted conversations whose subject is a worker, played
@@ -59,15 +66,26 @@ function describePattern(pattern: Partial<VectorFrame> & { type: string }): stri
 }
 
 function sends(sequence: Sequence): Array<{ send: VectorFrame; hex: Buffer; step: SequenceStep }> {
-  return sequence.steps.flatMap((step) => (step.send ? [{ send: step.send, hex: frameHex(step), step }] : []));
+  return sequence.steps.flatMap((step) =>
+    step.send ? [{ send: step.send, hex: frameHex(step), step }] : [],
+  );
 }
 
 /** Why this sequence cannot run against this worker, or undefined when it can. */
-export function inapplicable(sequence: Sequence, hello: Hello, secret: Uint8Array | undefined, file: SequenceFile): string | undefined {
+export function inapplicable(
+  sequence: Sequence,
+  hello: Hello,
+  secret: Uint8Array | undefined,
+  file: SequenceFile,
+): string | undefined {
   const usesAuth = sequence.subject_hello.auth !== undefined;
-  if (usesAuth && hello.auth === undefined) return 'the transcript needs a worker that asks for the shared-secret proof (HELLO auth), and this one does not';
-  if (!usesAuth && hello.auth !== undefined) return 'the worker asks for the shared-secret proof; the transcript assumes it does not';
-  const needsSecret = sequence.steps.some((step) => step.proof?.secret === 'secret' || step.expect?.type === 'AUTH');
+  if (usesAuth && hello.auth === undefined)
+    return 'the transcript needs a worker that asks for the shared-secret proof (HELLO auth), and this one does not';
+  if (!usesAuth && hello.auth !== undefined)
+    return 'the worker asks for the shared-secret proof; the transcript assumes it does not';
+  const needsSecret = sequence.steps.some(
+    (step) => step.proof?.secret === 'secret' || step.expect?.type === 'AUTH',
+  );
   if (usesAuth && needsSecret && !(secret && Buffer.from(secret).equals(binOf(file.secret)))) {
     return `the worker and the suite must share the vectors' secret ${JSON.stringify(file.secret.$bin)} (GATEWIRE_SECRET)`;
   }
@@ -86,7 +104,9 @@ export function inapplicable(sequence: Sequence, hello: Hello, secret: Uint8Arra
     expects.some((expect) => (expect.payload as { code?: number } | undefined)?.code === code);
   // DATA beyond the window: relies on the worker's initial_window being below the bytes sent.
   if (expectsCode(ErrorCode.FLOW_CONTROL_ERROR)) {
-    const dataBytes = all.filter(({ send }) => send.type === 'DATA').reduce((sum, { hex }) => sum + hex.length - 10, 0);
+    const dataBytes = all
+      .filter(({ send }) => send.type === 'DATA')
+      .reduce((sum, { hex }) => sum + hex.length - 10, 0);
     if (dataBytes > 0 && dataBytes <= hello.initialWindow) {
       return `sends ${dataBytes} bytes of DATA, within the worker's initial_window ${hello.initialWindow} (malformed.data-beyond-window checks the worker's own window)`;
     }
@@ -106,7 +126,8 @@ async function play(ctx: CheckContext, file: SequenceFile, sequence: Sequence): 
   const hello = ctx.workerHello;
   const reason = inapplicable(sequence, hello, ctx.secret, file);
   if (reason) ctx.skip(reason);
-  const scriptHello = sends(sequence).find(({ send }) => send.type === 'HELLO')?.send.payload as Record<string, unknown> | undefined;
+  const scriptHello = sends(sequence).find(({ send }) => send.type === 'HELLO')?.send.payload as
+    Record<string, unknown> | undefined;
   const scriptNonce = scriptHello ? binOf(scriptHello.nonce) : Buffer.alloc(0);
   const conn = await ctx.connectRaw({
     autoGrant: false,
@@ -136,7 +157,8 @@ async function play(ctx: CheckContext, file: SequenceFile, sequence: Sequence): 
     const expect = step.expect!;
     if (expect.type === 'PREFACE') {
       await conn.until(`${label}: the worker's preface`, () => {
-        if (conn.decodeError) throw new CheckFailed(`${label}: expected the worker's preface; ${conn.decodeError}`);
+        if (conn.decodeError)
+          throw new CheckFailed(`${label}: expected the worker's preface; ${conn.decodeError}`);
         return conn.frames.length > 0 ? true : undefined;
       });
     } else if (expect.type === 'HELLO') {
@@ -162,7 +184,9 @@ async function play(ctx: CheckContext, file: SequenceFile, sequence: Sequence): 
           if (expect.type === 'AUTH' && candidate.type === FrameType.AUTH) return candidate;
           if (matches(candidate, expect)) return candidate;
           if (skippable.has(candidate.type) && candidate.type !== FRAME_TYPES[expect.type]) continue;
-          throw new CheckFailed(`${label}: expected ${describePattern(expect)}, got ${describeFrame(candidate)}`);
+          throw new CheckFailed(
+            `${label}: expected ${describePattern(expect)}, got ${describeFrame(candidate)}`,
+          );
         }
         return undefined;
       });
@@ -185,7 +209,12 @@ function sendBytes(conn: PeerConnection, file: SequenceFile, step: SequenceStep,
   if (send.type === 'REQUEST') {
     const payload = send.payload as Record<string, unknown> | undefined;
     conn.declareStream(send.stream_id, typeof payload?.upgrade === 'string' && payload.upgrade !== '');
-  } else if (send.type === 'RAW' && hex.length >= 10 && hex[4] === FrameType.REQUEST && hex.readUInt32BE(6) > 0) {
+  } else if (
+    send.type === 'RAW' &&
+    hex.length >= 10 &&
+    hex[4] === FrameType.REQUEST &&
+    hex.readUInt32BE(6) > 0
+  ) {
     conn.declareStream(hex.readUInt32BE(6));
   }
   if (send.type === 'AUTH' && step.proof) {
