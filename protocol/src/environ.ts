@@ -218,7 +218,11 @@ export function decodeEnviron(payload: Buffer): Environ {
         break;
       case 12:
         env.requestId = reader.readStr('environ.request_id');
-        if (Buffer.byteLength(env.requestId) > Limits.MAX_REQUEST_ID_BYTES) {
+        // A UTF-16 unit is at most 3 UTF-8 bytes: short ids need no byte count.
+        if (
+          env.requestId.length * 3 > Limits.MAX_REQUEST_ID_BYTES &&
+          Buffer.byteLength(env.requestId) > Limits.MAX_REQUEST_ID_BYTES
+        ) {
           reader.fail('environ.request_id', `longer than ${Limits.MAX_REQUEST_ID_BYTES} bytes`);
         }
         break;

@@ -26,8 +26,12 @@ export function readHeaderPairs(reader: MsgpackReader, what: string): HeaderPair
   if (count > Limits.MAX_HEADER_PAIRS)
     reader.fail(what, `${count} header pairs exceed the limit of ${Limits.MAX_HEADER_PAIRS}`);
   const pairs: HeaderPairs = new Array<HeaderPair>(count);
+  const buf = reader.buf;
   for (let i = 0; i < count; i++) {
-    if (reader.readArrayHeader(what) !== 2) reader.fail(what, `pair ${i} is not a [name, value] array of 2`);
+    // A fixarray of 2 is the pair header every encoder writes; anything else takes the general path.
+    if (reader.pos < reader.end && buf[reader.pos] === 0x92) reader.pos++;
+    else if (reader.readArrayHeader(what) !== 2)
+      reader.fail(what, `pair ${i} is not a [name, value] array of 2`);
     const name = reader.readBin(what);
     pairs[i] = [name, reader.readBin(what)];
   }

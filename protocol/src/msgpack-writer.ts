@@ -2,8 +2,25 @@ import { ProtocolError } from './errors.js';
 
 // eslint-disable-next-line no-control-regex -- matching by code point range is the point
 const NOT_LATIN1 = /[^\x00-\xff]/;
-// eslint-disable-next-line no-control-regex -- matching by code point range is the point
-const NOT_ASCII = /[^\x00-\x7f]/;
+
+/**
+ * Node's Buffer has had direct string-write bindings (`latin1Write`, `utf8Write`) for years; they
+ * skip `Buffer#write`'s argument normalisation and encoding lookup, which costs about as much as
+ * the copy itself for header-sized strings. Used when present, `write` otherwise.
+ */
+interface DirectWrites {
+  latin1Write?(value: string, offset: number, length: number): number;
+  utf8Write?(value: string, offset: number, length: number): number;
+}
+const DIRECT = Buffer.prototype as DirectWrites;
+const latin1Write: (buf: Buffer, value: string, offset: number, length: number) => number =
+  typeof DIRECT.latin1Write === 'function'
+    ? (buf, value, offset, length) => (buf as DirectWrites).latin1Write!(value, offset, length)
+    : (buf, value, offset, length) => buf.write(value, offset, length, 'latin1');
+const utf8Write: (buf: Buffer, value: string, offset: number, length: number) => number =
+  typeof DIRECT.utf8Write === 'function'
+    ? (buf, value, offset, length) => (buf as DirectWrites).utf8Write!(value, offset, length)
+    : (buf, value, offset, length) => buf.write(value, offset, length, 'utf8');
 
 /**
  * Writes standard MessagePack, smallest representation first (the canonical form of SPEC §7.2),
@@ -103,27 +120,40 @@ export class MsgpackWriter {
 
   /** Pre-encoded bytes (a constant map key, say). */
   raw(bytes: Uint8Array): void {
-    this.ensure(bytes.length);
-    this.buf.set(bytes, this.pos);
-    this.pos += bytes.length;
+    const length = bytes.length;
+    this.ensure(length);
+    const buf = this.buf;
+    const pos = this.pos;
+    // A map key is a few bytes: a JS loop beats the ~30 ns of a TypedArray.set call.
+    if (length <= 16) for (let i = 0; i < length; i++) buf[pos + i] = bytes[i];
+    else buf.set(bytes, pos);
+    this.pos = pos + length;
   }
 
   /** A str: the value's UTF-8 bytes. */
   str(value: string): void {
     const length = value.length;
-    if (length < 32 && !NOT_ASCII.test(value)) {
+    if (length < 32) {
+      // Optimistically ASCII (method, addresses, ids): copy while checking, keep it if it was.
       this.ensure(1 + length);
       const buf = this.buf;
-      let pos = this.pos;
-      buf[pos++] = 0xa0 | length;
-      for (let i = 0; i < length; i++) buf[pos++] = value.charCodeAt(i);
-      this.pos = pos;
-      return;
+      const start = this.pos + 1;
+      let seen = 0;
+      for (let i = 0; i < length; i++) {
+        const code = value.charCodeAt(i);
+        seen |= code;
+        buf[start + i] = code;
+      }
+      if (seen < 0x80) {
+        buf[start - 1] = 0xa0 | length;
+        this.pos = start + length;
+        return;
+      }
     }
     const byteLength = Buffer.byteLength(value, 'utf8');
     this.#strHeader(byteLength);
     this.ensure(byteLength);
-    this.pos += this.buf.write(value, this.pos, byteLength, 'utf8');
+    this.pos += utf8Write(this.buf, value, this.pos, byteLength);
   }
 
   #strHeader(length: number): void {
@@ -179,7 +209,7 @@ export class MsgpackWriter {
       return;
     }
     if (NOT_LATIN1.test(value)) this.#notLatin1(value, what);
-    this.pos = pos + buf.write(value, pos, length, 'latin1');
+    this.pos = pos + latin1Write(buf, value, pos, length);
   }
 
   /** A bin from bytes. */
