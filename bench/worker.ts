@@ -3,7 +3,7 @@
  * client over a Unix socket, against bare node:http servers driven by an HTTP client over a Unix
  * socket, with the same concurrency, in one run, rounds interleaved.
  *
- *   npx tsc -b worker-runtime && npx tsx bench/worker.ts [--seconds 4] [--rounds 3] [--concurrency 64]
+ *   npx tsc -b worker-runtime && npx tsx bench/worker.ts [--seconds 3] [--rounds 3] [--concurrency 64]
  *
  * Servers (each one process, one core's worth of the 2-core machine; the client runs in its own process):
  * - `worker`:        gatewire-worker --socket, the fetch app test/fixtures/apps/bench-hello.ts
@@ -250,37 +250,39 @@ function waitForSocket(path: string, child: ChildProcess): Promise<void> {
   });
 }
 
-function runClient(
-  kind: 'gatewire' | 'http',
-  path: string,
-  seconds: number,
-  concurrency: number,
-): Promise<ClientResult> {
-  return new Promise((ok, fail) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        SELF,
-        '--role',
-        `client-${kind}`,
-        '--target',
-        path,
-        '--seconds',
-        String(seconds),
-        '--concurrency',
-        String(concurrency),
-      ],
-      { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT },
-    );
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.once('exit', (code) => {
-      if (code !== 0) return fail(new Error(`client exited with ${code}`));
-      ok(JSON.parse(out.trim().split('\n').pop()!) as ClientResult);
+/** One long-lived client process (the other core), driven over IPC: no per-run start-up cost. */
+class ClientHost {
+  #child: ChildProcess;
+  #pending: { resolve(result: ClientResult): void; reject(error: Error): void } | null = null;
+
+  constructor() {
+    this.#child = spawn(process.execPath, ['--import', 'tsx', SELF, '--role', 'client-host'], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      cwd: ROOT,
     });
-  });
+    this.#child.on('message', (result: ClientResult) => {
+      const pending = this.#pending;
+      this.#pending = null;
+      pending?.resolve(result);
+    });
+    this.#child.on('exit', (code) => this.#pending?.reject(new Error(`the client process exited (${code})`)));
+  }
+
+  run(
+    kind: 'gatewire' | 'http',
+    target: string,
+    seconds: number,
+    concurrency: number,
+  ): Promise<ClientResult> {
+    return new Promise((resolve, reject) => {
+      this.#pending = { resolve, reject };
+      this.#child.send({ kind, target, seconds, concurrency });
+    });
+  }
+
+  close(): void {
+    this.#child.kill('SIGKILL');
+  }
 }
 
 interface Target {
@@ -301,7 +303,7 @@ function range(values: number[], digits: number): string {
 }
 
 async function orchestrate(): Promise<void> {
-  const seconds = flag('--seconds', 4);
+  const seconds = flag('--seconds', 3);
   const rounds = flag('--rounds', 3);
   const concurrency = flag('--concurrency', 64);
   const dir = mkdtempSync(join(tmpdir(), 'gatewire-bench-'));
@@ -343,10 +345,17 @@ async function orchestrate(): Promise<void> {
     '--socket',
     join(dir, 'adapter.sock'),
   ]);
+  const clients = new ClientHost();
+  const runClient = (
+    kind: Target['kind'],
+    path: string,
+    duration: number,
+    streams: number,
+  ): Promise<ClientResult> => clients.run(kind, path, duration, streams);
   try {
     await Promise.all(targets.map((target) => waitForSocket(target.path, target.child)));
     // Warm-up: JIT every server once.
-    for (const target of targets) await runClient(target.kind, target.path, 1, concurrency);
+    for (const target of targets) await runClient(target.kind, target.path, 0.5, concurrency);
     const rates = new Map<string, number[]>(targets.map((t) => [t.name, []]));
     const cpu = new Map<string, number[]>(targets.map((t) => [t.name, []]));
     for (let round = 0; round < rounds; round++) {
@@ -386,15 +395,24 @@ async function orchestrate(): Promise<void> {
       console.log(`${a} / ${b}: ${median(values).toFixed(2)}x (min–max ${range(values, 2)})`);
     }
   } finally {
+    clients.close();
     for (const target of targets) target.child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 const role = process.argv.includes('--role') ? stringFlag('--role') : 'orchestrate';
-if (role === 'client-gatewire' || role === 'client-http') {
+if (role === 'client-host') {
+  process.on(
+    'message',
+    (command: { kind: 'gatewire' | 'http'; target: string; seconds: number; concurrency: number }) => {
+      const run = command.kind === 'gatewire' ? gatewireClient : httpClient;
+      void run(command.target, command.seconds, command.concurrency).then((result) => process.send!(result));
+    },
+  );
+} else if (role === 'client-gatewire' || role === 'client-http') {
   const run = role === 'client-gatewire' ? gatewireClient : httpClient;
-  const result = await run(stringFlag('--target'), flag('--seconds', 4), flag('--concurrency', 64));
+  const result = await run(stringFlag('--target'), flag('--seconds', 3), flag('--concurrency', 64));
   console.log(JSON.stringify(result));
   process.exit(0);
 } else if (role === 'adapter') {

@@ -2,7 +2,19 @@ import type { Environ } from '@gatewire/protocol';
 
 /**
  * What the runtime passes to an app as `env`: the environ extras of SPEC §7.2 that a web
- * `Request` has no place for. Every property is read lazily from the decoded environ.
+ * `Request` has no place for. With Hono, it is `c.env` (`new Hono<{ Bindings: WorkerEnv }>()`).
+ *
+ * @example
+ * ```ts
+ * export default {
+ *   async fetch(request: Request, env: WorkerEnv) {
+ *     console.log(env.requestId, env.clientAddr, env.scheme);
+ *     const body = await request.text();
+ *     const trailers = await env.trailers; // after the body: request trailers, if any
+ *     return new Response(`${body.length} bytes, checksum ${trailers.get('x-checksum')}`);
+ *   },
+ * };
+ * ```
  */
 export interface WorkerEnv {
   /** The client's IP address (from a trusted X-Forwarded-For where the proxy is configured so); '' if not on IP. */
@@ -39,6 +51,17 @@ export interface WorkerEnv {
 
 /**
  * The `ctx` argument (the shape Hono and Cloudflare-style apps expect as the execution context).
+ * One object per process: `props` is shared by all requests.
+ *
+ * @example
+ * ```ts
+ * export default {
+ *   fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext) {
+ *     ctx.waitUntil(sendAnalytics(request.url)); // a draining process waits for it
+ *     return new Response('ok');
+ *   },
+ * };
+ * ```
  */
 export interface ExecutionContext {
   /** Keeps the process from exiting while it drains until `promise` settles. */
@@ -49,14 +72,31 @@ export interface ExecutionContext {
   readonly props: Record<string, unknown>;
 }
 
-/** A fetch handler: `(request, env, ctx) => Response | Promise<Response>`. */
+/**
+ * A fetch handler: `(request, env, ctx) => Response | Promise<Response>`. An app module may
+ * export one as its default export.
+ *
+ * @example
+ * ```ts
+ * const handler: FetchHandler = (request) => new Response(`you asked for ${new URL(request.url).pathname}`);
+ * export default handler;
+ * ```
+ */
 export type FetchHandler = (
   request: Request,
   env: WorkerEnv,
   ctx: ExecutionContext,
 ) => Response | Promise<Response>;
 
-/** The app contract: `export default { fetch(request, env, ctx) }` (a Hono app is one). */
+/**
+ * The app contract: `export default { fetch(request, env, ctx) }` (a Hono app is one).
+ *
+ * @example
+ * ```ts
+ * const app: FetchApp = { fetch: () => Response.json({ ok: true }) };
+ * export default app;
+ * ```
+ */
 export interface FetchApp {
   fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Response | Promise<Response>;
 }

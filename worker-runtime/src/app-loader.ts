@@ -4,7 +4,15 @@ import { pathToFileURL } from 'node:url';
 import type { ExecutionContext, FetchHandler, WorkerEnv } from './app-contract.js';
 import { WorkerError } from './errors.js';
 
-/** A loaded app: the fetch function and the object it is called on. */
+/**
+ * A loaded app: the fetch function and the object it is called on.
+ *
+ * @example
+ * ```ts
+ * const app: LoadedApp = await loadApp('examples/hono/app.ts');
+ * const response = await app.fetch.call(app.target, request, env, ctx);
+ * ```
+ */
 export interface LoadedApp {
   /** Absolute path of the module. */
   readonly path: string;
@@ -67,6 +75,12 @@ export function findFetchHandler(
  *
  * Throws WorkerError APP_NOT_FOUND, APP_LOAD_FAILED or APP_NO_FETCH with a message that says
  * what was expected.
+ *
+ * @example
+ * ```ts
+ * const app = await loadApp('examples/hello/app.ts');
+ * const server = await serve(app, { listen: { kind: 'socket', path: '/tmp/hello.sock' } });
+ * ```
  */
 export async function loadApp(specifier: string): Promise<LoadedApp> {
   const path = resolve(specifier);

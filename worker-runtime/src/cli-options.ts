@@ -9,7 +9,14 @@ import {
   type WorkerConfigInput,
 } from './worker-config.js';
 
-/** The help text of `gatewire-worker --help`. */
+/**
+ * The help text of `gatewire-worker --help`.
+ *
+ * @example
+ * ```ts
+ * process.stdout.write(`${HELP_TEXT}\n`);
+ * ```
+ */
 export const HELP_TEXT = `Usage: gatewire-worker <app> (--socket-dir DIR | --socket PATH | --tcp tcp://HOST:PORT) [options]
 
 Runs a fetch-style app (export default { fetch(request, env, ctx) }, a default-exported function,
@@ -22,6 +29,8 @@ Where to listen (one of):
                           (env GATEWIRE_SOCKET)
   --tcp tcp://HOST:PORT   TCP; the supervisor hands connections to its processes. Requires the
                           shared secret in GATEWIRE_SECRET (SPEC §5.4)
+
+  GATEWIRE_SECRET         when set, every proxy connection (Unix socket or TCP) must prove it
 
 Options:
   <app>                   path of the app module (env GATEWIRE_APP)
@@ -41,10 +50,18 @@ Options:
   -h, --help              show this text
   --version               print the version
 
-Signals (supervisor): SIGHUP rolling reload, SIGTERM/SIGINT graceful stop,
-SIGTTIN/SIGTTOU add/remove one process.`;
+Signals (supervisor): SIGHUP rolling reload, SIGTERM/SIGINT graceful stop (twice: kill),
+SIGTTIN/SIGTTOU add/remove one process. Single-process mode drains on SIGTERM/SIGINT.
+Exit codes: 0 done, 1 failure (crash loop, forced stop), 2 bad command line, 3 app not loadable.`;
 
-/** What the command line asks for. */
+/**
+ * What the command line asks for.
+ *
+ * @example
+ * ```ts
+ * const command: CommandLine = parseCommandLine(['--help'], {}); // { kind: 'help' }
+ * ```
+ */
 export type CommandLine =
   { kind: 'help' } | { kind: 'version' } | { kind: 'run'; config: WorkerConfig; secret: string | undefined };
 
@@ -85,6 +102,12 @@ export function parseTcpAddress(value: string, flag = '--tcp'): { host: string; 
 /**
  * Parses the command line and environment into a config (only main.ts passes the real argv/env).
  * Throws WorkerError CONFIG_INVALID naming the flag at fault.
+ *
+ * @example
+ * ```ts
+ * const command = parseCommandLine(['app.ts', '--socket-dir', '/run/gw', '--processes', '4'], {});
+ * if (command.kind === 'run') console.log(command.config.processes); // 4
+ * ```
  */
 export function parseCommandLine(
   argv: readonly string[],

@@ -2,6 +2,15 @@
  * Errors of the worker runtime (STYLE #4): one class, a stable `code` per failure kind. Callers
  * match on `code`; a code is never renamed or reused. Protocol violations are `ProtocolError`s
  * from `@gatewire/protocol`, not these.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await loadApp('missing.ts');
+ * } catch (error) {
+ *   if (isWorkerError(error) && error.code === WorkerErrorCode.APP_NOT_FOUND) console.error(error.message);
+ * }
+ * ```
  */
 export const WorkerErrorCode = {
   /** A command-line flag or environment variable is missing, unknown or out of range. */
@@ -30,9 +39,24 @@ export const WorkerErrorCode = {
   INVALID_STATE: 'INVALID_STATE',
 } as const;
 
+/**
+ * The name of a WorkerError code.
+ *
+ * @example
+ * ```ts
+ * const code: WorkerErrorCodeName = 'CRASH_LOOP';
+ * ```
+ */
 export type WorkerErrorCodeName = keyof typeof WorkerErrorCode;
 
-/** A failure of the worker runtime, with a stable `code`. */
+/**
+ * A failure of the worker runtime, with a stable `code`.
+ *
+ * @example
+ * ```ts
+ * throw new WorkerError('CONFIG_INVALID', '--processes: must be at least 1');
+ * ```
+ */
 export class WorkerError extends Error {
   readonly code: WorkerErrorCodeName;
 
@@ -43,6 +67,14 @@ export class WorkerError extends Error {
   }
 }
 
+/**
+ * Whether a value is a WorkerError.
+ *
+ * @example
+ * ```ts
+ * supervisor.start().catch((error) => console.error(isWorkerError(error) ? error.code : error));
+ * ```
+ */
 export function isWorkerError(error: unknown): error is WorkerError {
   return error instanceof WorkerError;
 }

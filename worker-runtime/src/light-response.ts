@@ -94,8 +94,9 @@ export class LightResponse {
     return NativeResponse.error();
   }
 
-  /** Both LightResponses and undici's Responses are Responses. */
-  static [Symbol.hasInstance](value: unknown): boolean {
+  /** Both LightResponses and undici's Responses are Responses; subclasses keep the ordinary check. */
+  static [Symbol.hasInstance](this: unknown, value: unknown): boolean {
+    if (this !== LightResponse) return Function.prototype[Symbol.hasInstance].call(this, value);
     return isNativeResponse(value);
   }
 

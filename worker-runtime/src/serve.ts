@@ -3,6 +3,14 @@ import type { LoadedApp } from './app-loader.js';
 import type { ListenTarget } from './worker-config.js';
 import { WorkerServer, type WorkerServerOptions } from './worker-server.js';
 
+/**
+ * Options of serve(): where to listen, plus every WorkerServer option.
+ *
+ * @example
+ * ```ts
+ * const options: ServeOptions = { listen: { kind: 'socket-dir', dir: '/run/gatewire' }, name: 'shop', concurrency: 64 };
+ * ```
+ */
 export interface ServeOptions extends Omit<WorkerServerOptions, 'app'> {
   /** Where to listen: `{ kind: 'socket', path }`, `{ kind: 'socket-dir', dir }` or `{ kind: 'tcp', host, port }`. */
   listen: ListenTarget;

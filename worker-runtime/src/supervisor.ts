@@ -10,6 +10,15 @@ import { ProcessSlot, type SlotListener, type SlotState } from './process-slot.j
 import { socketPathFor } from './socket-listener.js';
 import type { WorkerConfig } from './worker-config.js';
 
+/**
+ * Options of the Supervisor; the crash-loop and backoff figures default to 5 quick failures and
+ * 100 ms doubling up to 5 s.
+ *
+ * @example
+ * ```ts
+ * new Supervisor({ config, logger, workerScript: '/app/node_modules/@gatewire/worker/dist/main.js', env: process.env });
+ * ```
+ */
 export interface SupervisorOptions {
   config: WorkerConfig;
   logger: Logger;
@@ -30,10 +39,24 @@ export interface SupervisorOptions {
   minUptimeMs?: number;
 }
 
-/** Lifecycle (STYLE #7). */
+/**
+ * Lifecycle (STYLE #7): created → starting → running → stopping → stopped.
+ *
+ * @example
+ * ```ts
+ * if (supervisor.state === 'running') void supervisor.reload();
+ * ```
+ */
 export type SupervisorState = 'created' | 'starting' | 'running' | 'stopping' | 'stopped';
 
-/** A snapshot of one worker process. */
+/**
+ * A snapshot of one worker process.
+ *
+ * @example
+ * ```ts
+ * for (const { pid, state, requests } of supervisor.processes) console.log(pid, state, requests);
+ * ```
+ */
 export interface ProcessInfo {
   readonly pid: number;
   readonly state: SlotState;

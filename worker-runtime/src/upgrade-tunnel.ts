@@ -4,7 +4,17 @@ import { REQUEST_SOURCE, type RequestSource } from './gateway-request.js';
 import { LightResponse } from './light-response.js';
 import type { RequestStream } from './request-stream.js';
 
-/** The raw byte pipe of an upgraded stream (SPEC §13). */
+/**
+ * The raw byte pipe of an upgraded stream (SPEC §13), from upgradeTunnel().
+ *
+ * @example
+ * ```ts
+ * const { response, tunnel } = upgradeTunnel(request);
+ * const writer = tunnel.writable.getWriter();
+ * void writer.write(new TextEncoder().encode('hello\n')).then(() => writer.close());
+ * return response;
+ * ```
+ */
 export interface UpgradeTunnel {
   /** Bytes from the client (DATA from the proxy); ends when the client half-closes. */
   readonly readable: ReadableStream<Uint8Array>;
@@ -12,6 +22,14 @@ export interface UpgradeTunnel {
   readonly writable: WritableStream<Uint8Array>;
 }
 
+/**
+ * Options of upgradeTunnel().
+ *
+ * @example
+ * ```ts
+ * upgradeTunnel(request, { headers: { upgrade: 'websocket', connection: 'upgrade', 'sec-websocket-accept': accept } });
+ * ```
+ */
 export interface UpgradeTunnelOptions {
   /** Headers of the 101 response (for WebSocket: `upgrade`, `connection`, `sec-websocket-accept`, …). */
   headers?: HeadersInit;

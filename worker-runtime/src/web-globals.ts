@@ -24,7 +24,8 @@ class Request extends NativeRequest {
     super(unwrap(input), init);
   }
 
-  static override [Symbol.hasInstance](value: unknown): boolean {
+  static override [Symbol.hasInstance](this: unknown, value: unknown): boolean {
+    if (this !== Request) return Function.prototype[Symbol.hasInstance].call(this, value);
     return isNativeRequest(value);
   }
 }

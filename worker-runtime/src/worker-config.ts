@@ -2,7 +2,14 @@ import { basename, extname, resolve } from 'node:path';
 import { Limits } from '@gatewire/protocol';
 import { WorkerError } from './errors.js';
 
-/** Where worker processes listen. */
+/**
+ * Where worker processes listen.
+ *
+ * @example
+ * ```ts
+ * const target: ListenTarget = { kind: 'socket-dir', dir: '/run/gatewire' };
+ * ```
+ */
 export type ListenTarget =
   /** One socket per process, `<dir>/<name>.<pid>.sock` (SPEC §16). */
   | { kind: 'socket-dir'; dir: string }
@@ -11,7 +18,15 @@ export type ListenTarget =
   /** TCP, shared-secret handshake required (SPEC §2, §5.4). */
   | { kind: 'tcp'; host: string; port: number };
 
-/** The one typed configuration of the worker runtime (STYLE #6): validated, defaulted, frozen. */
+/**
+ * The one typed configuration of the worker runtime (STYLE #6): validated, defaulted, frozen.
+ *
+ * @example
+ * ```ts
+ * const config: WorkerConfig = resolveConfig({ app: 'app.ts', listen: { kind: 'socket', path: '/tmp/a.sock' } });
+ * console.log(config.concurrency); // 256
+ * ```
+ */
 export interface WorkerConfig {
   /** Absolute path of the app module. */
   readonly app: string;
@@ -45,10 +60,25 @@ export interface WorkerConfig {
   readonly maxFrameSize: number;
 }
 
+/**
+ * pino levels.
+ *
+ * @example
+ * ```ts
+ * const level: LogLevel = 'debug';
+ * ```
+ */
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-/** Every default in one place. */
+/**
+ * Every default in one place.
+ *
+ * @example
+ * ```ts
+ * console.log(DEFAULTS.concurrency, DEFAULTS.graceMs); // 256 30000
+ * ```
+ */
 export const DEFAULTS = Object.freeze({
   processes: 1,
   concurrency: 256,
@@ -62,7 +92,14 @@ export const DEFAULTS = Object.freeze({
   maxFrameSize: 262_144,
 });
 
-/** The parts of a config a caller states; everything else gets its default. */
+/**
+ * The parts of a config a caller states; everything else gets its default.
+ *
+ * @example
+ * ```ts
+ * const input: WorkerConfigInput = { app: 'app.ts', listen: { kind: 'socket-dir', dir: '/run/gw' }, processes: 4 };
+ * ```
+ */
 export interface WorkerConfigInput {
   app: string;
   listen: ListenTarget;
@@ -121,7 +158,14 @@ function integerIn(value: number, what: string, min: number, max: number): numbe
   return value;
 }
 
-/** Validates a config input, fills in defaults and freezes the result. Throws WorkerError CONFIG_INVALID. */
+/**
+ * Validates a config input, fills in defaults and freezes the result. Throws WorkerError CONFIG_INVALID.
+ *
+ * @example
+ * ```ts
+ * const config = resolveConfig({ app: 'app.ts', listen: { kind: 'socket-dir', dir: '/run/gw' }, timeoutMs: 30_000 });
+ * ```
+ */
 export function resolveConfig(input: WorkerConfigInput): WorkerConfig {
   for (const key of Object.keys(input)) {
     if (!KNOWN_KEYS.has(key)) invalid(key, 'unknown configuration key');

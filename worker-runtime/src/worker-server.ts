@@ -16,6 +16,14 @@ import { WorkerConnection, type ConnectionHost, type ConnectionSettings } from '
 /** The version in HELLO's `server`. */
 export const SOFTWARE = 'gatewire-worker/0.1.0';
 
+/**
+ * Options of WorkerServer (and serve()).
+ *
+ * @example
+ * ```ts
+ * new WorkerServer({ app, name: 'shop', concurrency: 128, timeoutMs: 30_000, maxRequests: 10_000 });
+ * ```
+ */
 export interface WorkerServerOptions {
   /** The app: a loaded app, an object with fetch (a Hono app), or a bare fetch function. */
   app: LoadedApp | FetchApp | FetchHandler;
@@ -38,10 +46,24 @@ export interface WorkerServerOptions {
   fastWebObjects?: boolean;
 }
 
-/** Lifecycle (STYLE #7): created → serving → draining → closed. */
+/**
+ * Lifecycle (STYLE #7): created → serving → draining → closed.
+ *
+ * @example
+ * ```ts
+ * if (server.state === 'serving') await server.drain('deploy');
+ * ```
+ */
 export type WorkerServerState = 'created' | 'serving' | 'draining' | 'closed';
 
-/** Why a server asks to be replaced. */
+/**
+ * Why a server asks to be replaced (its 'recycle' event).
+ *
+ * @example
+ * ```ts
+ * server.on('recycle', (reason: RecycleReason) => void server.drain(`recycling: ${reason}`));
+ * ```
+ */
 export type RecycleReason = 'max-requests' | 'max-memory';
 
 function asLoadedApp(app: LoadedApp | FetchApp | FetchHandler): LoadedApp {

@@ -69,6 +69,17 @@ describe('single-process mode', () => {
     expect((await c.request({ path: '/pid' }).result()).body.toString()).toBe(String(worker.pid));
   });
 
+  it('requires the shared secret on its Unix socket too when GATEWIRE_SECRET is set', async () => {
+    const path = socketPath();
+    await WorkerHarness.start([BASIC, '--socket', path, '--log-format', 'json'], {
+      env: { GATEWIRE_SECRET: 'unix-secret' },
+    });
+    await expect(ProtocolClient.connect(path)).rejects.toThrow(/asks for a shared secret/);
+    await expect(ProtocolClient.connect(path, { secret: 'wrong' })).rejects.toThrow(/AUTH_FAILED/);
+    const c = await client(path, { secret: 'unix-secret' });
+    expect((await c.request({ path: '/hello' }).result()).status).toBe(200);
+  });
+
   it('streams a 16 MiB request body back while it is still arriving', async () => {
     const { path } = await single();
     const c = await client(path);

@@ -113,6 +113,13 @@ describe('GatewayRequest', () => {
     expect(await request.text()).toBe('');
   });
 
+  it('keeps instanceof exact for subclasses of the global Request', () => {
+    class Tagged extends Request {}
+    expect(new Tagged('http://x/') instanceof Request).toBe(true);
+    expect(new Tagged('http://x/') instanceof Tagged).toBe(true);
+    expect(lightRequest() instanceof Tagged).toBe(false);
+  });
+
   it('works as input to new Request() and keeps its body', async () => {
     const request = lightRequest();
     const copy = new Request(request, { headers: { 'x-new': '1' } });
@@ -206,6 +213,8 @@ describe('LightResponse (the global Response in a worker)', () => {
     }
     const response = new JsonResponse([1]);
     expect(response instanceof Response).toBe(true);
+    expect(response instanceof JsonResponse).toBe(true);
+    expect(new Response('plain') instanceof JsonResponse).toBe(false);
     expect(await response.json()).toEqual([1]);
   });
 });

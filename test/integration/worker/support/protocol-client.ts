@@ -449,6 +449,7 @@ export class ProtocolClient implements FrameHandler {
             this.handshake.reject(
               new Error('the worker asks for a shared secret and the test client has none'),
             );
+            this.socket.destroy();
             return;
           }
           const secret = Buffer.from(this.options.secret);
