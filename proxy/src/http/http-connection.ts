@@ -87,6 +87,7 @@ export class HttpConnection {
   /** When the last exchange finished (performance.now()), computed for its record anyway. */
   #finishedAt = 0;
   #forced = false;
+  #rejected = false;
 
   constructor(front: FrontContext, socket: Socket, info: ClientConnectionInfo, now: number) {
     this.#front = front;
@@ -105,6 +106,11 @@ export class HttpConnection {
 
   get maxDiscardBytes(): number {
     return this.#options.maxDiscardBytes;
+  }
+
+  /** Body bytes of the current request not read yet: -1 for chunked, 0 when all were read. */
+  get remainingBodyBytes(): number {
+    return this.#parser.remainingBodyBytes;
   }
 
   /** The connection is to close after the current response: tell the client with Connection: close. */
@@ -163,6 +169,7 @@ export class HttpConnection {
   #onClose = (): void => {
     this.#phase = CLOSED;
     this.#input = null;
+    this.#inputPos = 0;
     const exchange = this.#exchange;
     if (exchange !== null && !exchange.done) exchange.abort('client-gone', 0);
     this.#exchange = null;
@@ -270,6 +277,7 @@ export class HttpConnection {
           if (input !== null) {
             const chunk = this.#inputPos === 0 ? input : input.subarray(this.#inputPos);
             this.#input = null;
+            this.#inputPos = 0;
             exchange.deliverBody(chunk);
             break;
           }
@@ -285,8 +293,12 @@ export class HttpConnection {
   #consume(offset: number): void {
     const input = this.#input;
     if (input === null) return;
-    if (offset >= input.length) this.#input = null;
-    else this.#inputPos = offset;
+    if (offset >= input.length) {
+      this.#input = null;
+      this.#inputPos = 0;
+    } else {
+      this.#inputPos = offset;
+    }
   }
 
   #startExchange(): void {
@@ -321,6 +333,7 @@ export class HttpConnection {
 
   /** A request refused before dispatch: answer (status, reason) and close. */
   #reject(error: HttpParseError): void {
+    this.#rejected = true;
     this.#front.observer?.onRequestRejected(error.status, error.code, this.info);
     this.#socket.write(buildRejection(error.status, error.message), 'latin1');
     this.#closeGracefully();
@@ -438,6 +451,7 @@ export class HttpConnection {
   destroy(): void {
     if (this.#phase === CLOSED) return;
     this.#input = null;
+    this.#inputPos = 0;
     this.#socket.destroy();
   }
 
@@ -452,8 +466,14 @@ export class HttpConnection {
    */
   #closeGracefully(): void {
     if (this.#phase >= CLOSING) return;
+    // Linger only when the client may still be sending (unread bytes, a body not read to its end,
+    // a refused request): otherwise nothing can arrive to turn our close into a reset (nginx's
+    // lingering_close "on" works the same way).
+    const mayBeSending =
+      this.#input !== null || this.#parser.headPending || !this.#parser.messageComplete || this.#rejected;
     this.#phase = CLOSING;
     this.#input = null;
+    this.#inputPos = 0;
     this.#closingSince = performance.now();
     const socket = this.#socket;
     socket.end();
@@ -461,7 +481,7 @@ export class HttpConnection {
       this.#readPaused = false;
       socket.resume();
     }
-    if (this.#clientEnded || this.#options.lingerMs === 0) socket.destroySoon();
+    if (!mayBeSending || this.#clientEnded || this.#options.lingerMs === 0) socket.destroySoon();
   }
 
   // ——— front control ———

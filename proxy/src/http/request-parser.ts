@@ -114,7 +114,7 @@ export class RequestParser {
         return this.#acc === null ? this.#headFast(buf, pos) : this.#headSlow(buf, pos);
       case BODY_LENGTH: {
         const available = buf.length - pos;
-        if (available === 0) {
+        if (available <= 0) {
           this.offset = pos;
           return ParseEvent.NEED_MORE;
         }
