@@ -32,6 +32,7 @@ export class AccessLog implements ExchangeObserver {
         upstream: exchange.upstream,
         client: exchange.connection.remoteAddress,
         aborted: record.aborted ?? undefined,
+        error: record.error ?? undefined,
       },
       'request',
     );

@@ -21,7 +21,7 @@ export interface DnsDiscoveryOptions {
 }
 
 function refresh(discovery: DnsDiscovery): void {
-  discovery.resolve();
+  void discovery.resolve();
 }
 
 /**
@@ -57,7 +57,7 @@ export class DnsDiscovery implements Discovery {
     }
     this.#timer = setInterval(refresh, this.#options.refreshMs, this);
     this.#timer.unref();
-    this.resolve();
+    void this.resolve();
   }
 
   stop(): void {
