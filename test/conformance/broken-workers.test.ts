@@ -15,6 +15,8 @@ const worker = fileURLToPath(new URL('./fixtures/reference-worker.mjs', import.m
 interface Case {
   variant: string;
   args?: string;
+  /** Set GATEWIRE_SECRET for the worker and give the suite the same secret. */
+  secret?: string;
   /** Selectors of the checks to run; default: everything but `large`. */
   only?: string[];
   /** Selectors of the checks that must fail (all others that run must pass or skip). */
@@ -83,6 +85,12 @@ const CASES: Case[] = [
     fails: ['liveness', 'cancel.during-upload', 'vectors.sequence.handshake'],
     timeoutMs: 1500,
   },
+  {
+    variant: 'accepts-any-proof',
+    secret: 'gatewire-vectors-secret',
+    only: ['auth', 'vectors.sequence.auth-*', 'handshake', 'request'],
+    fails: ['auth.wrong-proof', 'vectors.sequence.auth-wrong-proof'],
+  },
   { variant: 'wrong-hello-role', only: ['handshake', 'request'], fails: ['handshake', 'request'] },
   {
     variant: 'crash-on-garbage',
@@ -140,8 +148,10 @@ describe.concurrent('broken variants of the reference worker fail exactly their 
       item.variant,
       async () => {
         const only = item.only ?? NOT_LARGE;
+        const command = `node "${worker}" --socket "$GATEWIRE_SOCKET" --variant ${item.variant} ${item.args ?? ''}`;
         const report = await runConformance({
-          worker: `node "${worker}" --socket "$GATEWIRE_SOCKET" --variant ${item.variant} ${item.args ?? ''}`,
+          worker: item.secret ? { command, env: { ...process.env, GATEWIRE_SECRET: item.secret } } : command,
+          secret: item.secret ? Buffer.from(item.secret) : undefined,
           only,
           timeoutMs: item.timeoutMs ?? 3000,
         });

@@ -16,6 +16,18 @@ const env = {
   PYTHONPATH: [packageDir, process.env.PYTHONPATH].filter(Boolean).join(delimiter),
 };
 
+/** The shared-secret handshake (SPEC §5.4), with the secret of protocol/vectors so its AUTH transcripts apply. */
+const VECTORS_SECRET = 'gatewire-vectors-secret';
+const AUTH_CHECKS = [
+  'auth',
+  'vectors.sequence.auth-*',
+  'vectors.sequence.request-before-auth',
+  'vectors.sequence.second-auth',
+  'vectors.error.auth-*',
+  'handshake',
+  'request',
+];
+
 const probe = spawnSync('python3', ['-c', 'import gatewire_wsgi, msgpack'], { env, encoding: 'utf8' });
 
 if (probe.status !== 0) {
@@ -50,5 +62,14 @@ if (probe.status !== 0) {
         ],
       },
     ],
+  });
+  runWorkerContract({
+    name: 'Python worker with a shared secret',
+    start: {
+      command: `python3 -m gatewire_wsgi conformance_app:application --socket "$GATEWIRE_SOCKET" --threads 4 --chdir "${appDir}"`,
+      env: { ...env, GATEWIRE_SECRET: VECTORS_SECRET },
+    },
+    secret: Buffer.from(VECTORS_SECRET),
+    only: AUTH_CHECKS,
   });
 }

@@ -7,6 +7,18 @@ import { runWorkerContract } from './src/vitest.js';
  */
 const worker = fileURLToPath(new URL('./fixtures/reference-worker.mjs', import.meta.url));
 
+/** The shared-secret handshake (SPEC §5.4), with the secret of protocol/vectors so its AUTH transcripts apply. */
+const VECTORS_SECRET = 'gatewire-vectors-secret';
+const AUTH_CHECKS = [
+  'auth',
+  'vectors.sequence.auth-*',
+  'vectors.sequence.request-before-auth',
+  'vectors.sequence.second-auth',
+  'vectors.error.auth-*',
+  'handshake',
+  'request',
+];
+
 runWorkerContract({
   name: 'reference worker',
   start: `node "${worker}" --socket "$GATEWIRE_SOCKET"`,
@@ -22,4 +34,14 @@ runWorkerContract({
       ],
     },
   ],
+});
+
+runWorkerContract({
+  name: 'reference worker with a shared secret',
+  start: {
+    command: `node "${worker}" --socket "$GATEWIRE_SOCKET"`,
+    env: { ...process.env, GATEWIRE_SECRET: VECTORS_SECRET },
+  },
+  secret: Buffer.from(VECTORS_SECRET),
+  only: AUTH_CHECKS,
 });

@@ -38,6 +38,8 @@ export interface PeerHelloOptions {
   initialWindow?: number;
   /** Default: every feature SPEC §5.3 defines. */
   features?: string[];
+  /** Default: 32 fresh random bytes. A hand-written HELLO with a fixed nonce says so here. */
+  nonce?: Buffer;
 }
 
 export interface PeerOptions {
@@ -107,7 +109,7 @@ export class PeerConnection {
       maxFrameSize: options.hello?.maxFrameSize ?? Limits.MIN_MAX_FRAME_SIZE,
       initialWindow: options.hello?.initialWindow ?? 65_536,
       features: options.hello?.features ?? ALL_FEATURES,
-      nonce: randomBytes(32),
+      nonce: options.hello?.nonce ?? randomBytes(32),
     };
     const handler: FrameHandler = {
       onFrame: (type, flags, streamId, payload) => this.#onFrame(type, flags, streamId, Buffer.from(payload)),

@@ -10,6 +10,10 @@ export interface WorkerContractOptions {
   start: string | WorkerCommand;
   /** Checks this worker is known not to pass, each with the reason (STYLE #8). */
   skip?: readonly SkipRule[];
+  /** Register only these checks (names, dotted prefixes or patterns); default all. */
+  only?: readonly string[];
+  /** Shared secret, for a worker that asks for the proof of SPEC §5.4. */
+  secret?: Uint8Array;
   /** Title of the describe block. */
   name?: string;
   timeoutMs?: number;
@@ -33,10 +37,12 @@ export function runWorkerContract(options: WorkerContractOptions): void {
   const resolved = resolveOptions({
     worker: options.start,
     skip: options.skip,
+    only: options.only,
+    secret: options.secret,
     timeoutMs: options.timeoutMs,
     startTimeoutMs: options.startTimeoutMs,
   });
-  const selection = selectChecks(ALL_CHECKS, undefined, resolved.skip);
+  const selection = selectChecks(ALL_CHECKS, resolved.only, resolved.skip);
   const perTestMs = Math.max(60_000, resolved.timeoutMs * 8);
   describe(options.name ?? 'gatewire worker contract', () => {
     let session: ConformanceSession | undefined;

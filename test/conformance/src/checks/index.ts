@@ -1,4 +1,5 @@
 import type { Check } from '../check.js';
+import { authChecks } from './auth.js';
 import { cancellationChecks } from './cancellation.js';
 import { concurrencyChecks } from './concurrency.js';
 import { drainingChecks } from './draining.js';
@@ -19,6 +20,7 @@ import { vectorSequenceChecks } from './vectors-sequences.js';
 /** Every check, in the order they run. Names are stable: skip lists refer to them. */
 export const ALL_CHECKS: readonly Check[] = Object.freeze([
   ...handshakeChecks,
+  ...authChecks,
   ...requestChecks,
   ...environChecks,
   ...concurrencyChecks,

@@ -63,9 +63,6 @@ async function replayError(ctx: CheckContext, vector: ErrorVector, where: Placem
   const { length, type, streamId } = header(vector.hex);
   const trigger = `the ${vector.name} vector (${vector.note ?? vector.section})`;
   const hello = ctx.workerHello;
-  if (where !== 'first-frame' && where !== 'as-auth' && hello.auth !== undefined) {
-    ctx.skip('the worker asks for the shared-secret proof; these vectors assume a worker that does not');
-  }
   if (vector.error === 'FRAME_SIZE_ERROR' && length > 65_536 && length <= hello.maxFrameSize) {
     ctx.skip(
       `announces ${length} bytes, which the worker's max_frame_size ${hello.maxFrameSize} allows (malformed.oversize-length uses the worker's own limit)`,

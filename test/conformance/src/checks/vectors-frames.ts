@@ -46,6 +46,7 @@ async function replayHello(ctx: CheckContext, vector: FrameVector): Promise<void
       maxFrameSize: Number(payload.max_frame_size),
       initialWindow: Number(payload.initial_window),
       features: (payload.features as string[]).filter((feature) => typeof feature === 'string'),
+      nonce: binOf(payload.nonce),
     },
   });
   conn.write(Buffer.concat([PREFACE, Buffer.from(vector.hex, 'hex')]));
