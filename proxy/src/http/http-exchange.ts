@@ -283,7 +283,8 @@ export class HttpExchange implements Exchange {
     this.#framing = framing;
     if (framing === Framing.CLOSE || this.#conn.mustClose) this.#closeAfter = true;
     // A discarded body too large to drain: say now that the connection will close.
-    if (this.#req === REQ_DISCARDED && this.#conn.remainingBodyBytes > this.#conn.maxDiscardBytes) this.#closeAfter = true;
+    if (this.#req === REQ_DISCARDED && this.#conn.remainingBodyBytes > this.#conn.maxDiscardBytes)
+      this.#closeAfter = true;
     // A 100-continue client that got no 100 either sends its body or not: only closing is safe.
     if (this.head.expectContinue && !this.#continueSent && this.#req !== REQ_ENDED) this.#closeAfter = true;
     const connection = this.#closeAfter ? 'close' : this.head.httpVersion === 'HTTP/1.0' ? 'keep-alive' : '';

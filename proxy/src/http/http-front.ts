@@ -35,6 +35,31 @@ function defaultInternalError(error: unknown): void {
   process.emitWarning(error instanceof Error ? error : new Error(String(error)), 'GatewireHttpFrontWarning');
 }
 
+/** What the connections of one front share (FrontContext), kept apart from the front's own lifecycle. */
+class FrontState implements FrontContext {
+  draining = false;
+
+  constructor(
+    readonly options: Readonly<HttpFrontOptions>,
+    readonly dispatcher: Dispatcher,
+    readonly observer: ExchangeObserver | null,
+    readonly onInternalError: (error: unknown) => void,
+    readonly onConnectionClosed: (connection: HttpConnection) => void,
+  ) {}
+
+  connectionClosed(connection: HttpConnection): void {
+    this.onConnectionClosed(connection);
+  }
+
+  internalError(error: unknown): void {
+    try {
+      this.onInternalError(error);
+    } catch {
+      // A throwing error hook must not take the connection loop down with it.
+    }
+  }
+}
+
 /**
  * The HTTP/1.1 front of the proxy: accepts client connections, parses requests strictly and hands
  * each one to the dispatcher as an Exchange (proxy/src/http/exchange.ts).
@@ -47,7 +72,7 @@ function defaultInternalError(error: unknown): void {
  */
 export class HttpFront {
   readonly options: Readonly<HttpFrontOptions>;
-  #context: FrontContext;
+  #context: FrontState;
   #server: Server;
   #connections = new Set<HttpConnection>();
   #state: HttpFrontState = 'ready';
@@ -64,27 +89,13 @@ export class HttpFront {
   constructor(config: HttpFrontConfig) {
     const options = resolveHttpFrontOptions(config.options);
     this.options = options;
-    const front = this;
-    const observer = config.observer ?? null;
-    const onInternalError = config.onInternalError ?? defaultInternalError;
-    this.#context = {
+    this.#context = new FrontState(
       options,
-      dispatcher: config.dispatcher,
-      observer,
-      get draining(): boolean {
-        return front.#draining;
-      },
-      connectionClosed(connection: HttpConnection): void {
-        front.#connectionClosed(connection);
-      },
-      internalError(error: unknown): void {
-        try {
-          onInternalError(error);
-        } catch {
-          // A throwing error hook must not take the connection loop down with it.
-        }
-      },
-    };
+      config.dispatcher,
+      config.observer ?? null,
+      config.onInternalError ?? defaultInternalError,
+      (connection) => this.#connectionClosed(connection),
+    );
     // The sweep runs often enough that no timeout fires more than a quarter of itself late.
     const shortest = Math.min(
       options.headerTimeoutMs,
@@ -156,6 +167,7 @@ export class HttpFront {
     });
     this.#state = 'draining';
     this.#draining = true;
+    this.#context.draining = true;
     if (this.#server.listening) {
       this.#server.close(() => {
         this.#serverClosed = true;

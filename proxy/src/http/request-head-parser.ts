@@ -201,7 +201,8 @@ export function parseRequestLineEnd(s: string, maxTargetBytes: number): number {
     throw new HttpParseError('INVALID_TARGET', 'invalid character in target');
   }
   pos++;
-  if (s.charCodeAt(pos) === SP) throw new HttpParseError('INVALID_REQUEST_LINE', 'request line is not method SP target SP version');
+  if (s.charCodeAt(pos) === SP)
+    throw new HttpParseError('INVALID_REQUEST_LINE', 'request line is not method SP target SP version');
   // HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive (RFC 9112 §2.3).
   if (
     s.charCodeAt(pos) !== 0x48 ||

@@ -56,7 +56,10 @@ class EchoHandler extends LoggingHandler {
   override onRequestEnd(trailers: HeaderPairs | null): void {
     super.onRequestEnd(trailers);
     const body = Buffer.concat(this.log.body);
-    this.exchange.writeResponseHead(200, '', [['content-type', 'application/octet-stream'], ['x-body-length', String(body.length)]]);
+    this.exchange.writeResponseHead(200, '', [
+      ['content-type', 'application/octet-stream'],
+      ['x-body-length', String(body.length)],
+    ]);
     this.exchange.writeResponseBody(body);
     this.exchange.endResponse(trailers);
   }
@@ -186,7 +189,11 @@ export class TestDispatcher implements Dispatcher {
         this.held.push(log);
         return;
       case '/big': {
-        const handler = new BigResponseHandler(exchange, log, Number(new URLSearchParams(exchange.head.query).get('n')));
+        const handler = new BigResponseHandler(
+          exchange,
+          log,
+          Number(new URLSearchParams(exchange.head.query).get('n')),
+        );
         exchange.handler = handler;
         handler.start();
         return;
@@ -250,11 +257,20 @@ export interface StartedFront {
   errors: unknown[];
 }
 
-export async function startFront(options: Partial<HttpFrontOptions> = {}, extra: Partial<HttpFrontConfig> = {}): Promise<StartedFront> {
+export async function startFront(
+  options: Partial<HttpFrontOptions> = {},
+  extra: Partial<HttpFrontConfig> = {},
+): Promise<StartedFront> {
   const dispatcher = new TestDispatcher();
   const observer = new RecordingObserver();
   const errors: unknown[] = [];
-  const front = new HttpFront({ dispatcher, observer, options, onInternalError: (e) => errors.push(e), ...extra });
+  const front = new HttpFront({
+    dispatcher,
+    observer,
+    options,
+    onInternalError: (e) => errors.push(e),
+    ...extra,
+  });
   await front.listen({ host: '127.0.0.1', port: 0 });
   const address = front.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
@@ -316,7 +332,11 @@ export class RawClient {
 
   /** Waits until the received text contains `needle` `count` times. */
   async waitForText(needle: string, count = 1, timeoutMs = 10_000): Promise<void> {
-    await waitFor(() => this.text.split(needle).length - 1 >= count, JSON.stringify(needle) + ` x${count} in ${JSON.stringify(this.text.slice(0, 300))}`, timeoutMs);
+    await waitFor(
+      () => this.text.split(needle).length - 1 >= count,
+      JSON.stringify(needle) + ` x${count} in ${JSON.stringify(this.text.slice(0, 300))}`,
+      timeoutMs,
+    );
   }
 
   async waitForClose(timeoutMs = 10_000): Promise<void> {
@@ -329,7 +349,10 @@ export class RawClient {
 }
 
 /** Splits concatenated HTTP/1.1 responses (content-length or chunked or no body) into [status, headers, body]. */
-export function splitResponses(text: string, headRequests = 0): Array<{ status: number; headers: Map<string, string>; body: string; raw: string }> {
+export function splitResponses(
+  text: string,
+  headRequests = 0,
+): Array<{ status: number; headers: Map<string, string>; body: string; raw: string }> {
   const out: Array<{ status: number; headers: Map<string, string>; body: string; raw: string }> = [];
   let pos = 0;
   let heads = headRequests;

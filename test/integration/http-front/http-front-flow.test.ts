@@ -1,10 +1,8 @@
-import { Client } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RawClient, splitResponses, startFront, type StartedFront, waitFor } from './front-harness.js';
 
 let started: StartedFront | null = null;
 const raws: RawClient[] = [];
-const clients: Client[] = [];
 
 async function front(options: Parameters<typeof startFront>[0] = {}): Promise<StartedFront> {
   started = await startFront(options);
@@ -19,7 +17,6 @@ async function raw(port: number): Promise<RawClient> {
 
 afterEach(async () => {
   for (const client of raws.splice(0)) client.destroy();
-  for (const client of clients.splice(0)) await client.destroy();
   if (started !== null) await started.front.close({ graceMs: 100 });
   started = null;
 });
@@ -61,7 +58,9 @@ describe('HttpFront over real sockets: flow control and lifecycle', () => {
   it('serves pipelined requests followed by a FIN, then closes', async () => {
     const { port } = await front();
     const client = await raw(port);
-    client.socket.end('GET /hello HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok');
+    client.socket.end(
+      'GET /hello HTTP/1.1\r\nHost: a\r\n\r\nPOST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok',
+    );
     await client.waitForClose();
     expect(splitResponses(client.text).map((r) => r.body)).toEqual(['Hello, World!', 'ok']);
   });
@@ -151,9 +150,15 @@ describe('HttpFront over real sockets: flow control and lifecycle', () => {
   it('upgrade: 101, then a raw tunnel both ways, bytes sent right after the head first', async () => {
     const { port, dispatcher, observer } = await front();
     const client = await raw(port);
-    client.write('GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nearly-bytes|');
+    client.write(
+      'GET /ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\nearly-bytes|',
+    );
     await client.waitForText('early-bytes|');
-    expect(client.text.startsWith('HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n')).toBe(true);
+    expect(
+      client.text.startsWith(
+        'HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\nconnection: upgrade\r\n\r\n',
+      ),
+    ).toBe(true);
     client.write(Buffer.from([0, 1, 2, 0xff, 0x0d, 0x0a]));
     await waitFor(() => client.bytes >= client.text.indexOf('early') + 12 + 6, 'the binary echo');
     expect(Buffer.from(client.text.slice(-6), 'latin1')).toEqual(Buffer.from([0, 1, 2, 0xff, 0x0d, 0x0a]));

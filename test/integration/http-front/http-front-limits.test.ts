@@ -33,21 +33,56 @@ async function refusal(port: number, input: string) {
 
 describe('HttpFront over real sockets: refusals and limits', () => {
   it.each([
-    ['duplicate Content-Length', 'POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy', 400, 'DUPLICATE_CONTENT_LENGTH'],
-    ['Content-Length with Transfer-Encoding', 'POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n', 400, 'CONTENT_LENGTH_WITH_TRANSFER_ENCODING'],
-    ['obfuscated Transfer-Encoding', 'POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n', 400, 'INVALID_TRANSFER_ENCODING'],
+    [
+      'duplicate Content-Length',
+      'POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy',
+      400,
+      'DUPLICATE_CONTENT_LENGTH',
+    ],
+    [
+      'Content-Length with Transfer-Encoding',
+      'POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      400,
+      'CONTENT_LENGTH_WITH_TRANSFER_ENCODING',
+    ],
+    [
+      'obfuscated Transfer-Encoding',
+      'POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n',
+      400,
+      'INVALID_TRANSFER_ENCODING',
+    ],
     ['obs-fold', 'GET /hello HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n', 400, 'OBS_FOLD'],
     ['bare LF', 'GET /hello HTTP/1.1\nHost: a\n\n', 400, 'BARE_LF'],
     ['missing Host', 'GET /hello HTTP/1.1\r\n\r\n', 400, 'MISSING_HOST'],
     ['CONNECT', 'CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\n', 501, 'CONNECT_NOT_SUPPORTED'],
     ['HTTP/2.0', 'GET / HTTP/2.0\r\nHost: a\r\n\r\n', 505, 'UNSUPPORTED_VERSION'],
-    ['unknown expectation', 'POST /echo HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nx', 417, 'UNSUPPORTED_EXPECTATION'],
-    ['Content-Length over the limit', 'POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n', 413, 'BODY_TOO_LARGE'],
+    [
+      'unknown expectation',
+      'POST /echo HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\nContent-Length: 1\r\n\r\nx',
+      417,
+      'UNSUPPORTED_EXPECTATION',
+    ],
+    [
+      'Content-Length over the limit',
+      'POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\n\r\n',
+      413,
+      'BODY_TOO_LARGE',
+    ],
     ['target over the limit', `GET /${'t'.repeat(600)} HTTP/1.1\r\nHost: a\r\n\r\n`, 414, 'TARGET_TOO_LONG'],
-    ['head over the limit', `GET / HTTP/1.1\r\nHost: a\r\nX: ${'h'.repeat(3000)}\r\n\r\n`, 431, 'HEADER_TOO_LARGE'],
+    [
+      'head over the limit',
+      `GET / HTTP/1.1\r\nHost: a\r\nX: ${'h'.repeat(3000)}\r\n\r\n`,
+      431,
+      'HEADER_TOO_LARGE',
+    ],
     ['too many fields', `GET / HTTP/1.1\r\nHost: a\r\n${'X: 1\r\n'.repeat(20)}\r\n`, 431, 'TOO_MANY_HEADERS'],
   ])('answers %s with its status and closes', async (_label, input, status, code) => {
-    const { port, observer, dispatcher } = await front({ maxBodyBytes: 1000, maxTargetBytes: 512, maxHeaderBytes: 2048, maxHeaderCount: 10 });
+    const { port, observer, dispatcher } = await front({
+      maxBodyBytes: 1000,
+      maxTargetBytes: 512,
+      maxHeaderBytes: 2048,
+      maxHeaderCount: 10,
+    });
     const response = await refusal(port, input);
     expect(response.status).toBe(status);
     expect(response.headers.get('connection')).toBe('close');
@@ -70,7 +105,11 @@ describe('HttpFront over real sockets: refusals and limits', () => {
   it('answers 413 as soon as a chunked body goes over the limit, aborting the exchange', async () => {
     const { port, dispatcher, observer } = await front({ maxBodyBytes: 100 });
     const client = await raw(port);
-    client.write('POST /hold-body HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n' + 'a'.repeat(64) + '\r\n40\r\n');
+    client.write(
+      'POST /hold-body HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n' +
+        'a'.repeat(64) +
+        '\r\n40\r\n',
+    );
     await client.waitForClose();
     const [response] = splitResponses(client.text);
     expect(response.status).toBe(413);
@@ -168,7 +207,10 @@ describe('HttpFront over real sockets: refusals and limits', () => {
     const client = await raw(port);
     client.socket.pause();
     client.write('GET /big?n=67108864 HTTP/1.1\r\nHost: a\r\n\r\n');
-    await waitFor(() => dispatcher.logs[0]?.aborted !== null && dispatcher.logs[0]?.aborted !== undefined, 'the send timeout');
+    await waitFor(
+      () => dispatcher.logs[0]?.aborted !== null && dispatcher.logs[0]?.aborted !== undefined,
+      'the send timeout',
+    );
     expect(dispatcher.logs[0].aborted).toBe('client-timeout');
     expect(dispatcher.logs[0].writesRefused).toBeGreaterThan(0);
   });

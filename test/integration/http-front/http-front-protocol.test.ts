@@ -8,7 +8,14 @@ import { promisify } from 'node:util';
 import { Client } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpFront } from '../../../proxy/src/http/http-front.js';
-import { RawClient, splitResponses, startFront, type StartedFront, TestDispatcher, waitFor } from './front-harness.js';
+import {
+  RawClient,
+  splitResponses,
+  startFront,
+  type StartedFront,
+  TestDispatcher,
+  waitFor,
+} from './front-harness.js';
 
 const run = promisify(execFile);
 
@@ -161,7 +168,9 @@ describe('HttpFront over real sockets: protocol', () => {
   it('passes request trailers to the dispatcher and sends response trailers', async () => {
     const { port, dispatcher } = await front();
     const client = await raw(port);
-    client.write('POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nbody\r\n0\r\nX-Sum: 42\r\n\r\n');
+    client.write(
+      'POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nbody\r\n0\r\nX-Sum: 42\r\n\r\n',
+    );
     await client.waitForText('0\r\nx-sum: 42\r\n\r\n');
     expect(dispatcher.logs[0].trailers).toEqual([['x-sum', '42']]);
     expect(client.text).toContain('Transfer-Encoding: chunked\r\n');
@@ -198,7 +207,11 @@ describe('HttpFront over real sockets: protocol', () => {
     const c11 = await raw(port);
     c11.write('GET /hints HTTP/1.1\r\nHost: a\r\n\r\n');
     await c11.waitForText('HTTP/1.1 204');
-    expect(c11.text.startsWith('HTTP/1.1 103 Early Hints\r\nlink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 204 No Content\r\n')).toBe(true);
+    expect(
+      c11.text.startsWith(
+        'HTTP/1.1 103 Early Hints\r\nlink: </s.css>; rel=preload\r\n\r\nHTTP/1.1 204 No Content\r\n',
+      ),
+    ).toBe(true);
     const c10 = await raw(port);
     c10.write('GET /hints HTTP/1.0\r\n\r\n');
     await c10.waitForText('HTTP/1.1 204');
@@ -225,7 +238,9 @@ describe('HttpFront over real sockets: protocol', () => {
   it('closes after maxRequestsPerConnection, saying so in the last response', async () => {
     const { port } = await front({ maxRequestsPerConnection: 2 });
     const client = await raw(port);
-    client.write('GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n');
+    client.write(
+      'GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\n',
+    );
     await client.waitForClose();
     const responses = splitResponses(client.text);
     expect(responses).toHaveLength(2);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { HttpFrontUsageError, ParseErrorStatus, UsageErrorCodes } from '../../../proxy/src/http/http-errors.js';
-import { DEFAULT_HTTP_FRONT_OPTIONS, resolveHttpFrontOptions } from '../../../proxy/src/http/http-front-options.js';
+import {
+  HttpFrontUsageError,
+  ParseErrorStatus,
+  UsageErrorCodes,
+} from '../../../proxy/src/http/http-errors.js';
+import {
+  DEFAULT_HTTP_FRONT_OPTIONS,
+  resolveHttpFrontOptions,
+} from '../../../proxy/src/http/http-front-options.js';
 import { nextRequestId } from '../../../proxy/src/http/request-id.js';
 
 describe('HTTP front options', () => {
@@ -50,7 +57,8 @@ describe('HTTP front options', () => {
 
 describe('error codes and request ids', () => {
   it('maps every parse error code to a 4xx/5xx status and keeps usage codes unique', () => {
-    for (const status of Object.values(ParseErrorStatus)) expect([400, 408, 413, 414, 417, 431, 501, 505]).toContain(status);
+    for (const status of Object.values(ParseErrorStatus))
+      expect([400, 408, 413, 414, 417, 431, 501, 505]).toContain(status);
     expect(new Set(UsageErrorCodes).size).toBe(UsageErrorCodes.length);
   });
 

@@ -15,16 +15,19 @@ import { H, REFUSALS } from './refusal-corpus.js';
  */
 const STRICTER_THAN_LLHTTP: Record<string, string> = {
   'TE empty': 'an empty Transfer-Encoding names no coding: the framing is unreadable, not absent',
-  'TE with an empty member': 'empty list members in a framing field are a smuggling shape (RFC 9110 §5.6.1 lets us refuse)',
+  'TE with an empty member':
+    'empty list members in a framing field are a smuggling shape (RFC 9110 §5.6.1 lets us refuse)',
   'TE gzip, chunked (well-formed, not implemented)':
     'llhttp strips the chunked layer and passes gzip bytes as the body; RFC 9112 §6.1 says 501 for a coding we do not implement',
   'TE in HTTP/1.0': 'RFC 9112 §6.1: Transfer-Encoding in HTTP/1.0 means faulty framing',
-  'two spaces after the method': 'RFC 9112 §3: single SP; splitting on whitespace runs is a MAY we do not take',
+  'two spaces after the method':
+    'RFC 9112 §3: single SP; splitting on whitespace runs is a MAY we do not take',
   'lone CR before the request line': 'a bare CR is never a line ending (RFC 9112 §2.2)',
   'two spaces before the version': 'as two spaces after the method',
   'bare LF before the request line': 'we refuse bare LF everywhere; llhttp skips leading LFs',
   'fragment in target': 'a request-target has no fragment (RFC 9112 §3.2); llhttp passes `#…` on',
-  'malformed percent-encoding in path': 'stacks decode a bad escape differently: ambiguous for routing (nginx refuses it too)',
+  'malformed percent-encoding in path':
+    'stacks decode a bad escape differently: ambiguous for routing (nginx refuses it too)',
   'truncated percent-encoding in path': 'same as a malformed escape',
   'asterisk-form without OPTIONS': 'RFC 9112 §3.2.4: asterisk-form is only for OPTIONS',
   'absolute-form with another scheme': 'we serve http and https URIs only',
@@ -44,7 +47,8 @@ const STRICTER_THAN_LLHTTP: Record<string, string> = {
   'Host unclosed IPv6': 'as above',
   'Host IPvFuture': 'as above: IPv6 literals only',
   'Host bad percent-encoding': 'as above',
-  'expectation list': 'RFC 9110 §10.1.1: a member other than 100-continue may get 417; node finds 100-continue anywhere in the list',
+  'expectation list':
+    'RFC 9110 §10.1.1: a member other than 100-continue may get 417; node finds 100-continue anywhere in the list',
   'chunk size with 17 digits': 'we bound chunk-size digits (leading zeros included) at 16',
   'extension without value': 'RFC 9112 §7.1.1: `=` must be followed by a token or quoted-string',
   'extension value without name': 'RFC 9112 §7.1.1: an extension needs a name',
@@ -101,7 +105,9 @@ const VALID: string[] = [
   `HEAD /h HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
   `DELETE /d HTTP/1.1\r\n${H}Content-Length: 3\r\n\r\nabc`,
   `GET / HTTP/1.1\r\n${H}Cookie: a=1; b=2\r\nAuthorization: Bearer x.y.z\r\nX-Long: ${'v'.repeat(4000)}\r\n\r\n`,
-  ...[...REQUEST_METHODS].map((m) => `${m} ${m === 'OPTIONS' ? '*' : '/m'} HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`),
+  ...[...REQUEST_METHODS].map(
+    (m) => `${m} ${m === 'OPTIONS' ? '*' : '/m'} HTTP/1.1\r\n${H}Content-Length: 0\r\n\r\n`,
+  ),
 ];
 
 function ours(outcome: ParseOutcome, index = 0): LlhttpRequest {
@@ -153,7 +159,30 @@ describe('differential: our parser against llhttp (node:http)', () => {
 
   it('agrees with llhttp on mutated requests: refused by llhttp ⇒ refused by us; both accept ⇒ same result', async () => {
     const bases = VALID.filter((input) => input.length < 600);
-    const alphabet = ['\r', '\n', '\r\n', '\t', ' ', ':', ';', ',', '"', '\x00', '\x0b', '\x7f', '\x80', 'a', 'A', '0', 'f', '-', '/', '?', '#', '%'];
+    const alphabet = [
+      '\r',
+      '\n',
+      '\r\n',
+      '\t',
+      ' ',
+      ':',
+      ';',
+      ',',
+      '"',
+      '\x00',
+      '\x0b',
+      '\x7f',
+      '\x80',
+      'a',
+      'A',
+      '0',
+      'f',
+      '-',
+      '/',
+      '?',
+      '#',
+      '%',
+    ];
     const mutation = fc.oneof(
       fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), text: fc.constantFrom(...alphabet) }),
       fc.record({ kind: fc.constant('delete' as const), at: fc.nat(), text: fc.constant('') }),
@@ -162,44 +191,56 @@ describe('differential: our parser against llhttp (node:http)', () => {
     let compared = 0;
     let skipped = 0;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...bases), fc.array(mutation, { minLength: 1, maxLength: 3 }), async (base, mutations) => {
-        let input = base;
-        for (const m of mutations) {
-          const at = m.at % (input.length + 1);
-          if (m.kind === 'insert') input = input.slice(0, at) + m.text + input.slice(at);
-          else if (m.kind === 'delete') input = input.slice(0, at) + input.slice(at + 1);
-          else input = input.slice(0, at) + m.text + input.slice(at + 1);
-        }
-        const outcome = parse(input);
-        const expected = outcome.messages.length + (outcome.error !== null ? 1 : 0);
-        const verdict = await oracle.judge(bytes(input), Math.max(1, expected));
-        const context = `${JSON.stringify(input)}\nours: ${outcome.messages.length} + ${outcome.error?.code ?? 'ok'}; llhttp: ${verdict.requests.length} + ${verdict.error ?? 'ok'}`;
-        if (outcome.messages.length === 0 && outcome.error === null && verdict.heads === 0 && verdict.error === null) {
-          skipped++; // both still wait for a head
-          return;
-        }
-        const count = Math.max(outcome.messages.length, verdict.requests.length);
-        for (let i = 0; i < count; i++) {
-          if (i < outcome.messages.length && i < verdict.requests.length) {
-            expect(ours(outcome, i), context).toEqual(verdict.requests[i]);
-          } else if (i < outcome.messages.length) {
-            // We completed a request llhttp did not: it must not be one llhttp refused.
-            expect(verdict.error, context).toBeNull();
-            expect(verdict.heads, `boundary disagreement: ${context}`).toBeGreaterThan(i);
-          } else {
-            // llhttp completed a request we did not: we must have refused it, for a listed reason.
-            expect(outcome.error, context).not.toBeNull();
-            expect(STRICTER_CODES.has(outcome.error!.code), context).toBe(true);
+      fc.asyncProperty(
+        fc.constantFrom(...bases),
+        fc.array(mutation, { minLength: 1, maxLength: 3 }),
+        async (base, mutations) => {
+          let input = base;
+          for (const m of mutations) {
+            const at = m.at % (input.length + 1);
+            if (m.kind === 'insert') input = input.slice(0, at) + m.text + input.slice(at);
+            else if (m.kind === 'delete') input = input.slice(0, at) + input.slice(at + 1);
+            else input = input.slice(0, at) + m.text + input.slice(at + 1);
           }
-        }
-        if (verdict.error !== null && outcome.error === null) {
-          // llhttp refused after its complete requests: we must not accept more than it did.
-          expect(outcome.messages.length, context).toBeLessThanOrEqual(verdict.requests.length);
-        }
-        compared++;
-      }),
+          const outcome = parse(input);
+          const expected = outcome.messages.length + (outcome.error !== null ? 1 : 0);
+          const verdict = await oracle.judge(bytes(input), Math.max(1, expected));
+          const context = `${JSON.stringify(input)}\nours: ${outcome.messages.length} + ${outcome.error?.code ?? 'ok'}; llhttp: ${verdict.requests.length} + ${verdict.error ?? 'ok'}`;
+          if (
+            outcome.messages.length === 0 &&
+            outcome.error === null &&
+            verdict.heads === 0 &&
+            verdict.error === null
+          ) {
+            skipped++; // both still wait for a head
+            return;
+          }
+          const count = Math.max(outcome.messages.length, verdict.requests.length);
+          for (let i = 0; i < count; i++) {
+            if (i < outcome.messages.length && i < verdict.requests.length) {
+              expect(ours(outcome, i), context).toEqual(verdict.requests[i]);
+            } else if (i < outcome.messages.length) {
+              // We completed a request llhttp did not: it must not be one llhttp refused.
+              expect(verdict.error, context).toBeNull();
+              expect(verdict.heads, `boundary disagreement: ${context}`).toBeGreaterThan(i);
+            } else {
+              // llhttp completed a request we did not: we must have refused it, for a listed reason.
+              expect(outcome.error, context).not.toBeNull();
+              expect(STRICTER_CODES.has(outcome.error!.code), context).toBe(true);
+            }
+          }
+          if (verdict.error !== null && outcome.error === null) {
+            // llhttp refused after its complete requests: we must not accept more than it did.
+            expect(outcome.messages.length, context).toBeLessThanOrEqual(verdict.requests.length);
+          }
+          compared++;
+        },
+      ),
       // A fixed seed keeps CI stable; HTTP_FUZZ_SEED / HTTP_FUZZ_RUNS explore further by hand.
-      { seed: Number(process.env.HTTP_FUZZ_SEED ?? 4242), numRuns: Number(process.env.HTTP_FUZZ_RUNS ?? 400) },
+      {
+        seed: Number(process.env.HTTP_FUZZ_SEED ?? 4242),
+        numRuns: Number(process.env.HTTP_FUZZ_RUNS ?? 400),
+      },
     );
     expect(compared).toBeGreaterThan(skipped * 3);
   });

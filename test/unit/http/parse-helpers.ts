@@ -2,7 +2,11 @@ import type { HeaderPairs } from '@gatewire/protocol';
 import type { RequestHead } from '../../../proxy/src/http/exchange.js';
 import { HttpParseError } from '../../../proxy/src/http/http-errors.js';
 import { DEFAULT_HTTP_FRONT_OPTIONS } from '../../../proxy/src/http/http-front-options.js';
-import { ParseEvent, RequestParser, type RequestParserLimits } from '../../../proxy/src/http/request-parser.js';
+import {
+  ParseEvent,
+  RequestParser,
+  type RequestParserLimits,
+} from '../../../proxy/src/http/request-parser.js';
 
 export interface ParsedMessage {
   head: RequestHead;
@@ -64,7 +68,11 @@ export function parseChunks(chunks: readonly Buffer[], limits: RequestParserLimi
         } else if (event === ParseEvent.BODY) {
           body.push(Buffer.from(parser.body));
         } else if (event === ParseEvent.END) {
-          messages.push({ head: head!, body: Buffer.concat(body).toString('latin1'), trailers: parser.trailers });
+          messages.push({
+            head: head!,
+            body: Buffer.concat(body).toString('latin1'),
+            trailers: parser.trailers,
+          });
           head = null;
         }
       }
@@ -84,7 +92,11 @@ export function parseChunks(chunks: readonly Buffer[], limits: RequestParserLimi
   return { messages, error: null, incomplete: head !== null || parser.headPending };
 }
 
-export function parse(text: string | Buffer, sizes?: readonly number[] | 'bytewise', limits?: RequestParserLimits): ParseOutcome {
+export function parse(
+  text: string | Buffer,
+  sizes?: readonly number[] | 'bytewise',
+  limits?: RequestParserLimits,
+): ParseOutcome {
   return parseChunks(split(typeof text === 'string' ? bytes(text) : text, sizes), limits);
 }
 

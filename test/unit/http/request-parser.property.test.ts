@@ -66,39 +66,51 @@ function serialize(r: GeneratedRequest): string {
 describe('RequestParser properties', () => {
   it('random valid requests round-trip, in any chunking, pipelined in pairs', () => {
     fc.assert(
-      fc.property(request, request, fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 4 }), (a, b, sizes) => {
-        const input = bytes(serialize(a) + serialize(b));
-        const outcome = parseChunks(split(input, sizes));
-        expect(outcome.error).toBeNull();
-        expect(outcome.messages).toHaveLength(2);
-        for (const [m, r] of [
-          [outcome.messages[0], a],
-          [outcome.messages[1], b],
-        ] as const) {
-          expect(m.head.method).toBe(r.method);
-          expect(m.head.path).toBe(r.path);
-          expect(m.head.query).toBe(r.query ?? '');
-          expect(m.head.host).toBe(r.host);
-          expect(m.body).toBe(r.body);
-          expect(m.head.bodyLength).toBe(r.chunked ? null : r.body.length);
-          const expected: Array<[string, string]> = [['host', r.host]];
-          for (const [name, value] of r.fields) expected.push([name.toLowerCase(), value]);
-          if (r.chunked) expected.push(['transfer-encoding', 'chunked']);
-          else expected.push(['content-length', String(r.body.length)]);
-          expect(m.head.headers).toEqual(expected);
-          if (r.chunked) {
-            expect(m.trailers).toEqual(r.trailers.length === 0 ? null : r.trailers.map(([n, v]) => [n.toLowerCase(), v]));
+      fc.property(
+        request,
+        request,
+        fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 1, maxLength: 4 }),
+        (a, b, sizes) => {
+          const input = bytes(serialize(a) + serialize(b));
+          const outcome = parseChunks(split(input, sizes));
+          expect(outcome.error).toBeNull();
+          expect(outcome.messages).toHaveLength(2);
+          for (const [m, r] of [
+            [outcome.messages[0], a],
+            [outcome.messages[1], b],
+          ] as const) {
+            expect(m.head.method).toBe(r.method);
+            expect(m.head.path).toBe(r.path);
+            expect(m.head.query).toBe(r.query ?? '');
+            expect(m.head.host).toBe(r.host);
+            expect(m.body).toBe(r.body);
+            expect(m.head.bodyLength).toBe(r.chunked ? null : r.body.length);
+            const expected: Array<[string, string]> = [['host', r.host]];
+            for (const [name, value] of r.fields) expected.push([name.toLowerCase(), value]);
+            if (r.chunked) expected.push(['transfer-encoding', 'chunked']);
+            else expected.push(['content-length', String(r.body.length)]);
+            expect(m.head.headers).toEqual(expected);
+            if (r.chunked) {
+              expect(m.trailers).toEqual(
+                r.trailers.length === 0 ? null : r.trailers.map(([n, v]) => [n.toLowerCase(), v]),
+              );
+            }
           }
-        }
-        // The same bytes in one chunk give the same result.
-        expect(summary(parseChunks([input]))).toEqual(summary(outcome));
-      }),
+          // The same bytes in one chunk give the same result.
+          expect(summary(parseChunks([input]))).toEqual(summary(outcome));
+        },
+      ),
       { numRuns: 300, seed: 7 },
     );
   });
 
   it('arbitrary bytes, in any chunking, never throw anything but HttpParseError and never loop', () => {
-    const limits = { ...DEFAULT_HTTP_FRONT_OPTIONS, maxHeaderBytes: 512, maxTargetBytes: 128, maxBodyBytes: 256 };
+    const limits = {
+      ...DEFAULT_HTTP_FRONT_OPTIONS,
+      maxHeaderBytes: 512,
+      maxTargetBytes: 128,
+      maxBodyBytes: 256,
+    };
     fc.assert(
       fc.property(
         fc.uint8Array({ maxLength: 1200 }),
@@ -114,22 +126,45 @@ describe('RequestParser properties', () => {
   });
 
   it('bytes shaped like requests (noise inside) throw only HttpParseError, alike in any chunking', () => {
-    const noise = fc.array(fc.constantFrom('\r', '\n', '\r\n', ' ', '\t', ':', ';', '0', 'f', '\x00', 'a', 'Content-Length: 5', 'Transfer-Encoding: chunked', '\r\n\r\n'), {
-      maxLength: 30,
-    });
+    const noise = fc.array(
+      fc.constantFrom(
+        '\r',
+        '\n',
+        '\r\n',
+        ' ',
+        '\t',
+        ':',
+        ';',
+        '0',
+        'f',
+        '\x00',
+        'a',
+        'Content-Length: 5',
+        'Transfer-Encoding: chunked',
+        '\r\n\r\n',
+      ),
+      {
+        maxLength: 30,
+      },
+    );
     fc.assert(
-      fc.property(request, noise, fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 3 }), (r, extra, sizes) => {
-        const text = serialize(r);
-        const cut = text.length >> 1;
-        const input = bytes(text.slice(0, cut) + extra.join('') + text.slice(cut));
-        const outcome = parseChunks(split(input, sizes));
-        if (outcome.error !== null) expect(outcome.error).toBeInstanceOf(HttpParseError);
-        // Any chunking accepts the same requests and refuses or not alike. With several violations
-        // in one head the code may differ (early checks on a split head see them in another order).
-        const whole = parseChunks([input]);
-        expect(summary({ ...whole, error: null })).toEqual(summary({ ...outcome, error: null }));
-        expect(whole.error === null).toBe(outcome.error === null);
-      }),
+      fc.property(
+        request,
+        noise,
+        fc.array(fc.integer({ min: 1, max: 40 }), { minLength: 1, maxLength: 3 }),
+        (r, extra, sizes) => {
+          const text = serialize(r);
+          const cut = text.length >> 1;
+          const input = bytes(text.slice(0, cut) + extra.join('') + text.slice(cut));
+          const outcome = parseChunks(split(input, sizes));
+          if (outcome.error !== null) expect(outcome.error).toBeInstanceOf(HttpParseError);
+          // Any chunking accepts the same requests and refuses or not alike. With several violations
+          // in one head the code may differ (early checks on a split head see them in another order).
+          const whole = parseChunks([input]);
+          expect(summary({ ...whole, error: null })).toEqual(summary({ ...outcome, error: null }));
+          expect(whole.error === null).toBe(outcome.error === null);
+        },
+      ),
       { numRuns: 500, seed: 13 },
     );
   });

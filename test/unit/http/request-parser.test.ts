@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ParseErrorStatus, type ParseErrorCode } from '../../../proxy/src/http/http-errors.js';
+import { ParseErrorStatus } from '../../../proxy/src/http/http-errors.js';
 import { DEFAULT_HTTP_FRONT_OPTIONS } from '../../../proxy/src/http/http-front-options.js';
 import { REQUEST_METHODS } from '../../../proxy/src/http/request-methods.js';
 import { bytes, LIMITS, parse, parseChunks, split, summary } from './parse-helpers.js';
 import { H, REFUSALS } from './refusal-corpus.js';
-
 
 function one(text: string) {
   const outcome = parse(text);
@@ -15,7 +14,9 @@ function one(text: string) {
 
 describe('RequestParser: valid requests', () => {
   it('parses an origin-form GET into the RequestHead fields', () => {
-    const m = one('GET /a/b%20c?x=1&y HTTP/1.1\r\nHost: example.com:8080\r\nAccept:  */*  \r\nX-Empty:\r\n\r\n');
+    const m = one(
+      'GET /a/b%20c?x=1&y HTTP/1.1\r\nHost: example.com:8080\r\nAccept:  */*  \r\nX-Empty:\r\n\r\n',
+    );
     expect({ ...m.head }).toEqual({
       method: 'GET',
       target: '/a/b%20c?x=1&y',
@@ -45,7 +46,9 @@ describe('RequestParser: valid requests', () => {
   });
 
   it('keeps header order, duplicates, inner whitespace and obs-text; lowercases names only', () => {
-    const m = one(`GET / HTTP/1.1\r\n${H}Set-Thing: a\r\nX-A:\t a  b \t\r\nset-thing: b\r\nX-Latin: caf\xe9\r\n\r\n`);
+    const m = one(
+      `GET / HTTP/1.1\r\n${H}Set-Thing: a\r\nX-A:\t a  b \t\r\nset-thing: b\r\nX-Latin: caf\xe9\r\n\r\n`,
+    );
     expect(m.head.headers).toEqual([
       ['host', 'example.com'],
       ['set-thing', 'a'],
@@ -90,7 +93,9 @@ describe('RequestParser: valid requests', () => {
 
   it('reads Connection tokens case-insensitively across fields', () => {
     expect(one(`GET / HTTP/1.1\r\n${H}Connection: CLOSE\r\n\r\n`).head.keepAlive).toBe(false);
-    expect(one(`GET / HTTP/1.1\r\n${H}Connection: foo\r\nConnection: bar, Close\r\n\r\n`).head.keepAlive).toBe(false);
+    expect(
+      one(`GET / HTTP/1.1\r\n${H}Connection: foo\r\nConnection: bar, Close\r\n\r\n`).head.keepAlive,
+    ).toBe(false);
   });
 
   it('reports an upgrade only with Connection: upgrade, HTTP/1.1 and no body', () => {
@@ -103,10 +108,19 @@ describe('RequestParser: valid requests', () => {
   });
 
   it('reports Expect: 100-continue for a request with a body (HTTP/1.1 only)', () => {
-    expect(one(`POST / HTTP/1.1\r\n${H}Expect: 100-Continue\r\nContent-Length: 1\r\n\r\nx`).head.expectContinue).toBe(true);
-    expect(one(`POST / HTTP/1.1\r\n${H}Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`).head.expectContinue).toBe(true);
-    expect(one(`POST / HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 0\r\n\r\n`).head.expectContinue).toBe(false);
-    expect(one('POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx').head.expectContinue).toBe(false);
+    expect(
+      one(`POST / HTTP/1.1\r\n${H}Expect: 100-Continue\r\nContent-Length: 1\r\n\r\nx`).head.expectContinue,
+    ).toBe(true);
+    expect(
+      one(`POST / HTTP/1.1\r\n${H}Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`).head
+        .expectContinue,
+    ).toBe(true);
+    expect(
+      one(`POST / HTTP/1.1\r\n${H}Expect: 100-continue\r\nContent-Length: 0\r\n\r\n`).head.expectContinue,
+    ).toBe(false);
+    expect(
+      one('POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 1\r\n\r\nx').head.expectContinue,
+    ).toBe(false);
   });
 
   it('reads a Content-Length body', () => {
@@ -135,7 +149,9 @@ describe('RequestParser: valid requests', () => {
   });
 
   it('accepts framing values with surrounding whitespace (OWS is not part of the value), except a trailing HTAB', () => {
-    expect(one(`POST / HTTP/1.1\r\n${H}Transfer-Encoding:\t chunked  \r\n\r\n0\r\n\r\n`).head.bodyLength).toBeNull();
+    expect(
+      one(`POST / HTTP/1.1\r\n${H}Transfer-Encoding:\t chunked  \r\n\r\n0\r\n\r\n`).head.bodyLength,
+    ).toBeNull();
     expect(one(`POST / HTTP/1.1\r\n${H}Content-Length:\t1 \r\n\r\nx`).head.bodyLength).toBe(1);
   });
 
@@ -190,9 +206,12 @@ describe('RequestParser: refusals', () => {
     expect(ParseErrorStatus[code]).toBe(status);
   });
 
-  it.each(REFUSALS.filter(([, input]) => input.length < 2000))('refuses %s identically when fed one byte at a time', (_l, input, code) => {
-    expect(parse(input, 'bytewise').error?.code).toBe(code);
-  });
+  it.each(REFUSALS.filter(([, input]) => input.length < 2000))(
+    'refuses %s identically when fed one byte at a time',
+    (_l, input, code) => {
+      expect(parse(input, 'bytewise').error?.code).toBe(code);
+    },
+  );
 
   it('refuses a chunked body over the limit when the size line says so, before its data', () => {
     const outcome = parse(`POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n100001\r\n`);
@@ -214,7 +233,12 @@ describe('RequestParser: refusals', () => {
   });
 
   it('keeps waiting (no refusal) for a valid partial head', () => {
-    for (const partial of ['G', 'GET / HTTP/1.1\r', 'GET / HTTP/1.1\r\nHost: a\r\n', 'GET / HTTP/1.1\r\nHost: a\r\n\r']) {
+    for (const partial of [
+      'G',
+      'GET / HTTP/1.1\r',
+      'GET / HTTP/1.1\r\nHost: a\r\n',
+      'GET / HTTP/1.1\r\nHost: a\r\n\r',
+    ]) {
       const outcome = parse(partial);
       expect(outcome.error).toBeNull();
       expect(outcome.incomplete).toBe(true);
@@ -222,25 +246,56 @@ describe('RequestParser: refusals', () => {
   });
 
   it('honours the limits it is given', () => {
-    const limits = { ...DEFAULT_HTTP_FRONT_OPTIONS, maxTargetBytes: 10, maxHeaderBytes: 200, maxHeaderCount: 2, maxBodyBytes: 4 };
+    const limits = {
+      ...DEFAULT_HTTP_FRONT_OPTIONS,
+      maxTargetBytes: 10,
+      maxHeaderBytes: 200,
+      maxHeaderCount: 2,
+      maxBodyBytes: 4,
+    };
     expect(parse(`GET /012345678 HTTP/1.1\r\n${H}\r\n`, undefined, limits).error).toBeNull();
-    expect(parse(`GET /0123456789 HTTP/1.1\r\n${H}\r\n`, undefined, limits).error?.code).toBe('TARGET_TOO_LONG');
+    expect(parse(`GET /0123456789 HTTP/1.1\r\n${H}\r\n`, undefined, limits).error?.code).toBe(
+      'TARGET_TOO_LONG',
+    );
     expect(parse(`GET / HTTP/1.1\r\n${H}A: 1\r\n\r\n`, undefined, limits).error).toBeNull();
-    expect(parse(`GET / HTTP/1.1\r\n${H}A: 1\r\nB: 2\r\n\r\n`, undefined, limits).error?.code).toBe('TOO_MANY_HEADERS');
+    expect(parse(`GET / HTTP/1.1\r\n${H}A: 1\r\nB: 2\r\n\r\n`, undefined, limits).error?.code).toBe(
+      'TOO_MANY_HEADERS',
+    );
     expect(parse(`POST / HTTP/1.1\r\n${H}Content-Length: 4\r\n\r\nabcd`, undefined, limits).error).toBeNull();
-    expect(parse(`POST / HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nabcde`, undefined, limits).error?.code).toBe('BODY_TOO_LARGE');
-    expect(parse(`POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n`, undefined, limits).error).toBeNull();
-    expect(parse(`POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n1\r\n`, undefined, limits).error?.code).toBe('BODY_TOO_LARGE');
+    expect(
+      parse(`POST / HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nabcde`, undefined, limits).error?.code,
+    ).toBe('BODY_TOO_LARGE');
+    expect(
+      parse(
+        `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n`,
+        undefined,
+        limits,
+      ).error,
+    ).toBeNull();
+    expect(
+      parse(`POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n1\r\n`, undefined, limits)
+        .error?.code,
+    ).toBe('BODY_TOO_LARGE');
     const exact = `GET / HTTP/1.1\r\n${H}X: ${'v'.repeat(200 - 16 - H.length - 5 - 2)}\r\n\r\n`;
     expect(exact.length).toBe(200);
     expect(parse(exact, undefined, { ...limits, maxHeaderCount: 10 }).error).toBeNull();
-    expect(parse(exact.replace('X: ', 'X: v'), undefined, { ...limits, maxHeaderCount: 10 }).error?.code).toBe('HEADER_TOO_LARGE');
-    expect(parse(exact.replace('X: ', 'X: v'), 'bytewise', { ...limits, maxHeaderCount: 10 }).error?.code).toBe('HEADER_TOO_LARGE');
+    expect(
+      parse(exact.replace('X: ', 'X: v'), undefined, { ...limits, maxHeaderCount: 10 }).error?.code,
+    ).toBe('HEADER_TOO_LARGE');
+    expect(
+      parse(exact.replace('X: ', 'X: v'), 'bytewise', { ...limits, maxHeaderCount: 10 }).error?.code,
+    ).toBe('HEADER_TOO_LARGE');
     const unlimited = { ...DEFAULT_HTTP_FRONT_OPTIONS, maxBodyBytes: 0 };
-    expect(parse(`POST / HTTP/1.1\r\n${H}Content-Length: 2000000\r\n\r\n`, undefined, unlimited).error).toBeNull();
-    expect(parse(`POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n`, undefined, unlimited).error?.code).toBe(
-      'CHUNK_SIZE_TOO_LONG',
-    );
+    expect(
+      parse(`POST / HTTP/1.1\r\n${H}Content-Length: 2000000\r\n\r\n`, undefined, unlimited).error,
+    ).toBeNull();
+    expect(
+      parse(
+        `POST / HTTP/1.1\r\n${H}Transfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n`,
+        undefined,
+        unlimited,
+      ).error?.code,
+    ).toBe('CHUNK_SIZE_TOO_LONG');
   });
 });
 
@@ -265,6 +320,7 @@ describe('RequestParser: any chunking gives identical results', () => {
     const input = bytes(composite);
     const whole = summary(parseChunks([input]));
     expect(summary(parseChunks(split(input, 'bytewise')))).toEqual(whole);
-    for (const sizes of [[2], [3], [7, 1], [13, 5, 2], [64]]) expect(summary(parseChunks(split(input, sizes)))).toEqual(whole);
+    for (const sizes of [[2], [3], [7, 1], [13, 5, 2], [64]])
+      expect(summary(parseChunks(split(input, sizes)))).toEqual(whole);
   });
 });

@@ -54,8 +54,20 @@ describe('response head writer', () => {
   });
 
   it('merges identical content-lengths, drops conflicting or invalid ones (-2)', () => {
-    expect(scan([['content-length', '5'], ['content-length', '5']]).lines).toBe('content-length: 5\r\n');
-    for (const bad of [[['content-length', '5'], ['content-length', '6']], [['content-length', '5x']], [['content-length', '']]]) {
+    expect(
+      scan([
+        ['content-length', '5'],
+        ['content-length', '5'],
+      ]).lines,
+    ).toBe('content-length: 5\r\n');
+    for (const bad of [
+      [
+        ['content-length', '5'],
+        ['content-length', '6'],
+      ],
+      [['content-length', '5x']],
+      [['content-length', '']],
+    ]) {
       const s = scan(bad as Array<[string, string]>);
       expect(s.contentLength).toBe(-2);
       expect(s.lines).toBe('');
@@ -70,15 +82,25 @@ describe('response head writer', () => {
 
   it('caches the Date line within a second and formats it as an IMF-fixdate', () => {
     const line = dateFieldLine();
-    expect(line).toMatch(/^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\r\n$/);
+    expect(line).toMatch(
+      /^Date: (Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT\r\n$/,
+    );
     expect(dateFieldLine()).toBe(line);
   });
 
   it('writes interim heads, chunk size lines and last chunks with trailers', () => {
-    expect(buildInterimHead(103, [['link', '</a.css>; rel=preload']])).toBe('HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n');
+    expect(buildInterimHead(103, [['link', '</a.css>; rel=preload']])).toBe(
+      'HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n',
+    );
     expect(chunkSizeLine(255)).toBe('ff\r\n');
     expect(buildLastChunk(null)).toBe('0\r\n\r\n');
-    expect(buildLastChunk([['x-sum', '1'], ['Content-Length', '3'], ['transfer-encoding', 'x']])).toBe('0\r\nx-sum: 1\r\n\r\n');
+    expect(
+      buildLastChunk([
+        ['x-sum', '1'],
+        ['Content-Length', '3'],
+        ['transfer-encoding', 'x'],
+      ]),
+    ).toBe('0\r\nx-sum: 1\r\n\r\n');
   });
 
   it('knows the standard reason phrases', () => {
