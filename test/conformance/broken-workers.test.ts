@@ -54,6 +54,7 @@ const CASES: Case[] = [
   },
   { variant: 'no-health', fails: ['liveness.health'] },
   { variant: 'stale-nonce', fails: ['handshake.nonce-fresh'] },
+  { variant: 'waits-for-preface', fails: ['handshake.preface'] },
   { variant: 'answers-above-last-stream', fails: ['drain.refuses-above-last-stream'] },
   { variant: 'no-refused-stream', args: '--max-streams 4', fails: ['concurrency.refused-beyond-max'] },
   {

@@ -1,8 +1,9 @@
-import { ErrorCode, type Goaway } from '@gatewire/protocol';
+import { ErrorCode, FrameType, type Goaway } from '@gatewire/protocol';
 import { defineCheck, type Check } from '../check.js';
 import type { CheckContext } from '../check-context.js';
 import { CheckFailed } from '../errors.js';
 import { codeLabel } from '../frame-names.js';
+import { encodeMsgpack } from '../msgpack-builder.js';
 import type { StreamResult } from '../peer-stream.js';
 import { assert, describeResult, expectStatus } from './expect.js';
 
@@ -83,6 +84,27 @@ function describeGoaway(goaway: Goaway | undefined): string {
 }
 
 export const drainingChecks: Check[] = [
+  defineCheck({
+    name: 'drain.proxy-goaway',
+    spec: '§11',
+    title:
+      "after the proxy's GOAWAY (last_stream 0, NO_ERROR) the worker still completes the request in flight",
+    async run(ctx) {
+      const conn = await ctx.connect();
+      const slow = conn.request({ target: '/slow?ms=300' });
+      await conn.barrier();
+      conn.sendFrame(
+        FrameType.GOAWAY,
+        0,
+        0,
+        encodeMsgpack({ last_stream: 0, code: ErrorCode.NO_ERROR, message: 'proxy shutting down' }),
+      );
+      const result = await slow.response('the request in flight when the proxy sent GOAWAY');
+      expectStatus(result, 200, 'GET /slow?ms=300 after the proxy GOAWAY');
+      const error = conn.goaways.find((goaway) => goaway.code !== ErrorCode.NO_ERROR);
+      assert(!error, `the worker answered the proxy's GOAWAY with GOAWAY ${codeLabel(error?.code ?? 0)}`);
+    },
+  }),
   defineCheck({
     name: 'drain.goaway',
     spec: '§11',
