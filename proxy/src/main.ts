@@ -41,9 +41,10 @@ function loadConfig(): { config: ProxyConfig; check: boolean } | null {
   return { config: validateConfig(raw, path ?? 'config'), check: commandLine.check };
 }
 
-function exit(logger: Logger | null, code: number): never {
-  logger?.flush();
-  process.exit(code);
+/** Exits once the (asynchronous) log destination has written everything, or after 1 s at most. */
+function exit(logger: Logger, code: number): void {
+  setTimeout(() => process.exit(code), 1000).unref();
+  logger.flush(() => process.exit(code));
 }
 
 async function main(): Promise<void> {
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
       logger.warn({ signal }, 'second signal: exiting now');
       proxy.destroy();
       exit(logger, 1);
+      return;
     }
     logger.info({ signal }, 'signal received: graceful shutdown');
     // Bound the whole shutdown: the front's grace period, then a little for the GOAWAYs.

@@ -7,7 +7,12 @@ export {
   type ConnectionFailureKind,
 } from './worker-connection.js';
 export { WorkerStream, type StreamListener, type StreamFailure } from './worker-stream.js';
-export { WorkerEndpoint, type WorkerEndpointOptions, type EndpointOwner } from './worker-endpoint.js';
+export {
+  WorkerEndpoint,
+  type WorkerEndpointOptions,
+  type EndpointOwner,
+  type WorkerStatus,
+} from './worker-endpoint.js';
 export { UpstreamGroup, type UpstreamGroupOptions, type UpstreamWaiter } from './upstream-group.js';
 export { pickLeastLoaded, type Balanceable } from './least-loaded.js';
 export { WaitQueue, type QueueNode } from './wait-queue.js';

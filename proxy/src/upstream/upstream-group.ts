@@ -4,7 +4,12 @@ import { pickLeastLoaded } from './least-loaded.js';
 import { WaitQueue, type QueueNode } from './wait-queue.js';
 import { addressLabel, type WorkerAddress } from './worker-address.js';
 import type { WorkerConnection } from './worker-connection.js';
-import { WorkerEndpoint, type EndpointOwner, type WorkerEndpointOptions } from './worker-endpoint.js';
+import {
+  WorkerEndpoint,
+  type EndpointOwner,
+  type WorkerEndpointOptions,
+  type WorkerStatus,
+} from './worker-endpoint.js';
 
 /** A request waiting for a worker slot. The group links it into its queue (no allocation). */
 export interface UpstreamWaiter extends QueueNode {
@@ -71,6 +76,15 @@ export class UpstreamGroup implements EndpointOwner {
 
   get queueLength(): number {
     return this.#queue.length;
+  }
+
+  /** A point-in-time view of the group, for metrics and the status page. */
+  status(): { name: string; queued: number; workers: WorkerStatus[] } {
+    return {
+      name: this.name,
+      queued: this.#queue.length,
+      workers: this.#list.map((endpoint) => endpoint.status()),
+    };
   }
 
   get(label: string): WorkerEndpoint | undefined {

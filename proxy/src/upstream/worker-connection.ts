@@ -67,6 +67,8 @@ export type ConnectionFailureKind =
 export interface ConnectionFailure {
   readonly kind: ConnectionFailureKind;
   readonly message: string;
+  /** Streams that were active when it failed (and so failed with it). */
+  readonly streams?: number;
 }
 
 /** The endpoint that owns a connection hears about its lifecycle through this. */
@@ -411,6 +413,7 @@ export class WorkerConnection implements FrameHandler {
     this.#close({
       kind: this.#state === State.Handshaking ? 'handshake' : 'closed',
       message: `the worker closed the connection${detail}`,
+      streams: this.#streams.size,
     });
   }
 

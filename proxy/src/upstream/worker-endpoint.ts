@@ -1,4 +1,4 @@
-import { Feature } from '@gatewire/protocol';
+import { Feature, type Health } from '@gatewire/protocol';
 import type { Logger } from 'pino';
 import { Backoff } from './backoff.js';
 import type { Balanceable } from './least-loaded.js';
@@ -17,6 +17,28 @@ export interface WorkerEndpointOptions extends WorkerConnectionOptions {
   readonly maxFails: number;
   /** How long an ejected endpoint is left alone. */
   readonly failTimeoutMs: number;
+}
+
+/** A point-in-time view of one worker, for metrics and the status page. */
+export interface WorkerStatus {
+  readonly worker: string;
+  readonly ready: boolean;
+  readonly ejected: boolean;
+  readonly retired: boolean;
+  readonly inFlight: number;
+  readonly capacity: number;
+  readonly requestsSucceeded: number;
+  readonly requestsFailed: number;
+  readonly ejections: number;
+  /** Round-trip time of the last PING, ms (-1 before the first PONG). */
+  readonly pingRttMs: number;
+  /** The worker's last HEALTH report (SPEC §12.2) and when it came (ms since the epoch). */
+  readonly health: Health | null;
+  readonly healthAt: number;
+  /** From the worker's HELLO. */
+  readonly server: string | null;
+  readonly pid: number | null;
+  readonly name: string | null;
 }
 
 /** The group an endpoint belongs to hears when it can take more work or has gone for good. */
@@ -117,6 +139,28 @@ export class WorkerEndpoint implements ConnectionOwner, Balanceable {
     return total;
   }
 
+  status(): WorkerStatus {
+    const connection = this.#connection;
+    const hello = connection?.workerHello ?? null;
+    return {
+      worker: this.label,
+      ready: this.ready,
+      ejected: this.#ejected,
+      retired: this.#retired,
+      inFlight: this.totalInFlight,
+      capacity: this.capacity,
+      requestsSucceeded: this.requestsSucceeded,
+      requestsFailed: this.requestsFailed,
+      ejections: this.ejections,
+      pingRttMs: connection?.pingRttMs ?? -1,
+      health: connection?.health ?? null,
+      healthAt: connection?.healthAt ?? 0,
+      server: hello?.server ?? null,
+      pid: hello?.pid ?? null,
+      name: hello?.name ?? null,
+    };
+  }
+
   start(): void {
     if (this.#connection === null && this.#retryTimer === null && !this.#retired) this.#connect();
   }
@@ -211,6 +255,11 @@ export class WorkerEndpoint implements ConnectionOwner, Balanceable {
         'worker authentication failed: check that the proxy and the worker share the same secret',
       );
       this.#eject(failure.message);
+      return;
+    }
+    if (failure.kind === 'closed' && failure.streams === 0) {
+      // Closed while idle, without GOAWAY: impolite but harmless; reconnect without counting it.
+      this.#scheduleReconnect(this.#backoff.next());
       return;
     }
     if (!this.#countFailure(failure.message)) this.#scheduleReconnect(this.#backoff.next());

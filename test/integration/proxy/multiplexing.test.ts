@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWorker, type WorkerProcess } from './helpers/worker-process.js';
-import { startTestProxy, tempDir, type TestProxy } from './helpers/test-proxy.js';
+import { startTestProxy, tempDir, waitFor, type TestProxy } from './helpers/test-proxy.js';
 
 describe('one worker connection, many streams', () => {
   let worker: WorkerProcess | null = null;
@@ -28,6 +28,28 @@ describe('one worker connection, many streams', () => {
     expect(new Set(ids).size).toBe(8);
     const stats = await proxy.request({ path: '/stats' }).done;
     expect(JSON.parse(stats.body.toString()).maxConcurrent).toBe(8);
+  });
+
+  it('records PING round trips and HEALTH reports per worker (SPEC §12)', async () => {
+    const socket = `${dir.path}/echo3.sock`;
+    worker = await startWorker('echo-worker', ['--socket', socket, '--max-streams', '3']);
+    proxy = startTestProxy({ upstream: { pingIntervalMs: 50 }, upstreams: { app: { sockets: [socket] } } });
+    await proxy.waitForReady('app', 1);
+    await proxy.request({ path: '/hello' }).done;
+    const group = proxy.proxy.group('app')!;
+    await waitFor(() => group.status().workers[0].health !== null);
+    const status = group.status().workers[0];
+    expect(status).toMatchObject({
+      worker: worker.address,
+      ready: true,
+      capacity: 3,
+      pid: worker.pid,
+      name: 'echo',
+    });
+    expect(status.health!.requests).toBeGreaterThanOrEqual(1);
+    expect(status.health!.rss).toBeGreaterThan(0);
+    expect(status.pingRttMs).toBeGreaterThanOrEqual(0);
+    expect(status.requestsSucceeded).toBeGreaterThanOrEqual(1);
   });
 
   it('builds the environ from the exchange', async () => {
