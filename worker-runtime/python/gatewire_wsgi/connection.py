@@ -5,6 +5,13 @@ control frames itself (PONG, HEALTH, RESET REFUSED_STREAM, GOAWAY). Requests go 
 thread pool; those threads write their own RESPONSE/DATA frames. Writes from every thread go
 through one send lock, each as a single `sendall` of joined frames (or `sendmsg` of several
 buffers when large), so frames never interleave and small frames never cost a syscall each.
+
+Inline requests (with --threads 1): a request whose body has fully arrived by the end of the chunk
+that carried it runs on the reader thread itself, with no thread handoff (recv, app, sendall,
+recv). While it runs nobody reads the socket, so the process's main thread hands the reading
+role to a new thread if the request runs longer than a few milliseconds or waits for send
+credit (`hand_over_if_busy`): PING, RESET and WINDOW keep being answered. The reading role is a
+token; only its holder feeds the decoder, and the holder changes only between chunks.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
@@ -98,6 +106,8 @@ class ConnectionSettings:
     name: str | None = None
     secret: bytes | None = None
     handshake_timeout: float = 10.0
+    # Run requests whose body has arrived on the reader thread (see the module docstring).
+    inline: bool = False
 
 
 class ConnectionOwner:
@@ -107,6 +117,13 @@ class ConnectionOwner:
 
     def submit(self, conn: Connection, stream: Stream, environ: dict[str, Any]) -> None:
         raise NotImplementedError
+
+    def try_run_inline(self, conn: Connection, stream: Stream, environ: dict[str, Any]) -> bool:
+        """Runs the request on the calling (reader) thread if the process allows it; False if not."""
+        return False
+
+    def wake(self) -> None:
+        """Wakes the process's main thread (it hands reading over to a new thread)."""
 
     def health(self) -> bytes:
         raise NotImplementedError
@@ -141,30 +158,30 @@ class Connection:
         self._goaway_error_sent = False
         self._nonce = os.urandom(32)
         self._peer_nonce = b""
+        self._decoder = FrameDecoder(self, settings.max_frame_size)
+        # The reading role (see the module docstring): bumped when a new thread takes it over.
+        self._reader_token = 0
+        # A request that may run inline once the current chunk is decoded.
+        self._candidate: tuple[Stream, dict[str, Any]] | None = None
+        # The inline request running on the reader thread: (stream, environ, started) or None.
+        self.inline_job: tuple[Stream, dict[str, Any], float] | None = None
+        self._inline_thread = 0
+        self._handover_wanted = False
 
     # -- reader thread --------------------------------------------------------------------------
 
     def run(self) -> None:
+        """The first reader thread: sends preface and HELLO, then reads."""
+        self._serve(0, greet=True)
+
+    def _serve(self, token: int, greet: bool) -> None:
         sock = self.sock
+        handed_over = False
         try:
-            sock.settimeout(self.settings.handshake_timeout)
-            self._write(PREFACE + frame(HELLO, 0, 0, encode_hello(self._hello())))
-            decoder = FrameDecoder(self, self.settings.max_frame_size)
-            recv = sock.recv
-            feed = decoder.feed
-            while True:
-                try:
-                    data = recv(RECV_SIZE)
-                except TimeoutError:
-                    if self.state != _OPEN:
-                        raise ProtocolError(
-                            ErrorCode.HANDSHAKE_ERROR,
-                            f"handshake not complete {self.settings.handshake_timeout:g} s after the connection opened",
-                        ) from None
-                    raise
-                if not data:
-                    break
-                feed(data)
+            if greet:
+                sock.settimeout(self.settings.handshake_timeout)
+                self._write(PREFACE + frame(HELLO, 0, 0, encode_hello(self._hello())))
+            handed_over = not self._read_loop(token)
         except ProtocolError as error:
             self._connection_error(error)
         except StreamCancelled:
@@ -180,7 +197,69 @@ class Connection:
             log.exception("internal error on a connection", extra={"event": "internal_error", "peer": self.label})
             self._connection_error(ProtocolError(ErrorCode.INTERNAL_ERROR, "internal error in the worker"))
         finally:
-            self._teardown()
+            if not handed_over:
+                self._teardown()
+
+    def _read_loop(self, token: int) -> bool:
+        """Receives and dispatches until EOF (True), or until the reading role moved on (False)."""
+        recv = self.sock.recv
+        feed = self._decoder.feed
+        while True:
+            try:
+                data = recv(RECV_SIZE)
+            except TimeoutError:
+                if self.state != _OPEN:
+                    raise ProtocolError(
+                        ErrorCode.HANDSHAKE_ERROR,
+                        f"handshake not complete {self.settings.handshake_timeout:g} s after the connection opened",
+                    ) from None
+                raise
+            if not data:
+                return True
+            feed(data)
+            candidate = self._candidate
+            if candidate is not None:
+                self._candidate = None
+                if not self._run_inline(token, *candidate):
+                    return False
+
+    def _run_inline(self, token: int, stream: Stream, environ: dict[str, Any]) -> bool:
+        """Runs a request on this (reader) thread if it can; False if the reading role moved on."""
+        if not stream.remote_ended or stream.reset_code is not None:
+            self.owner.submit(self, stream, environ)
+            return True
+        started = time.monotonic()
+        with self.lock:
+            self.inline_job = (stream, environ, started)
+            self._inline_thread = threading.get_ident()
+        try:
+            ran = self.owner.try_run_inline(self, stream, environ)
+        finally:
+            with self.lock:
+                self.inline_job = None
+                self._inline_thread = 0
+                self._handover_wanted = False
+                still_reader = self._reader_token == token
+        if not ran:
+            self.owner.submit(self, stream, environ)
+        return still_reader
+
+    def hand_over_if_busy(self, now: float, after: float) -> None:
+        """Main thread: a new thread takes over reading if an inline request runs long or waits."""
+        with self.lock:
+            job = self.inline_job
+            if job is None or self.closed or self._inline_thread == 0:
+                return
+            if not self._handover_wanted and now - job[2] < after:
+                return
+            self._reader_token += 1
+            token = self._reader_token
+            self._inline_thread = 0  # one handover per inline request
+        log.debug(
+            "reading handed to a new thread while a request runs",
+            extra={"event": "reader_handover", "request_id": job[0].request_id, "peer": self.label},
+        )
+        threading.Thread(target=self._serve, args=(token, False), name=f"{self.label}-reader", daemon=True).start()
 
     def _hello(self) -> Hello:
         settings = self.settings
@@ -395,7 +474,11 @@ class Connection:
         else:
             stream.input = InputStream(self, stream)
             environ["wsgi.input"] = stream.input
-        self.owner.submit(self, stream, environ)
+        if self._candidate is None and self.settings.inline:
+            # Decided once the chunk is decoded: its body may still arrive in the same chunk.
+            self._candidate = (stream, environ)
+        else:
+            self.owner.submit(self, stream, environ)
 
     def _on_window(self, stream_id: int, payload: bytes) -> None:
         (increment,) = unpack_window_increment(payload)
@@ -524,6 +607,10 @@ class Connection:
                     take = want if want < window else window
                     stream.send_window = window - take
                     return take
+                if self._inline_thread == threading.get_ident() and not self._handover_wanted:
+                    # Running inline on the reader: nobody reads the WINDOW we wait for. Hand over.
+                    self._handover_wanted = True
+                    self.owner.wake()
                 if stream.cond is None:
                     stream.cond = threading.Condition(lock)
                 stream.cond.wait()
@@ -653,11 +740,15 @@ class Connection:
                 self._write_failed(error)
 
     def _send_buffers_locked(self, buffers: list[Any], more: bool = False) -> None:
-        total = 0
-        for buffer in buffers:
-            total += len(buffer)
-        if total <= JOIN_LIMIT or len(buffers) == 1:
-            data = buffers[0] if len(buffers) == 1 else b"".join(buffers)
+        count = len(buffers)
+        if count == 1:
+            data = buffers[0]
+        else:
+            total = 0
+            for buffer in buffers:
+                total += len(buffer)
+            data = b"".join(buffers) if total <= JOIN_LIMIT else None
+        if data is not None:
             if more:
                 self.sock.sendall(data, socket.MSG_MORE)
             else:
@@ -667,7 +758,6 @@ class Connection:
         sendmsg = self.sock.sendmsg
         views = [memoryview(buffer).cast("B") for buffer in buffers]
         index = 0
-        count = len(views)
         flags = socket.MSG_MORE if more else 0
         while index < count:
             sent = sendmsg(views[index : index + IOV_MAX], (), flags)

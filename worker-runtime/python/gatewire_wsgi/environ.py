@@ -175,20 +175,21 @@ def build_environ(fields: dict[str, Any], base: dict[str, Any]) -> dict[str, Any
     environ["gatewire.request_id"] = request_id
 
     keys = _HEADER_KEYS
-    for index, pair in enumerate(headers):
-        if type(pair) is not list or len(pair) != 2:
-            raise _bad("headers", f"pair {index} is not a [name, value] array of 2")
-        name, value = pair
-        if type(name) is not bytes or type(value) is not bytes:
-            raise _bad("headers", f"pair {index} is not a [bin, bin] array")
-        key = keys.get(name) or header_key(name)
-        text = value.decode("latin-1")
-        previous = environ.get(key)
-        if previous is None:
-            environ[key] = text
-        else:
-            # Duplicates joined the HTTP way (RFC 9110 §5.3); cookies with "; " (RFC 6265 §5.4).
-            environ[key] = previous + ("; " if key == _COOKIE_KEY else ", ") + text
+    try:
+        for name, value in headers:
+            if name.__class__ is not bytes or value.__class__ is not bytes:
+                raise TypeError
+            key = keys.get(name) or header_key(name)
+            if key in environ:
+                # Duplicates joined the HTTP way (RFC 9110 §5.3); cookies with "; " (RFC 6265 §5.4).
+                environ[key] += ("; " if key == _COOKIE_KEY else ", ") + value.decode("latin-1")
+            else:
+                environ[key] = value.decode("latin-1")
+    except (TypeError, ValueError):
+        for index, pair in enumerate(headers):
+            if type(pair) is not list or len(pair) != 2 or type(pair[0]) is not bytes or type(pair[1]) is not bytes:
+                raise _bad("headers", f"pair {index} is not a [bin, bin] array") from None
+        raise
     if body_length is not None and body_length > 0 and "CONTENT_LENGTH" not in environ:
         environ["CONTENT_LENGTH"] = str(body_length)
     return environ

@@ -115,7 +115,7 @@ class Response:
                     content_length = int(value)
                 # Surrounding whitespace is not part of a field value (RFC 9110 §5.5); Django's
                 # Set-Cookie values start with one.
-                if value[:1] == " " or value[-1:] == " ":
+                if value and (value[0] == " " or value[-1] == " "):
                     value = value.strip(" \t")
                 wire_headers.append((name.encode("latin-1"), value.encode("latin-1")))
         except (AttributeError, TypeError, ValueError, UnicodeEncodeError) as error:

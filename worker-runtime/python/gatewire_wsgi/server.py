@@ -36,6 +36,8 @@ log = logging.getLogger("gatewire_wsgi")
 
 _PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 HEARTBEAT_INTERVAL = 1.0
+# How long an inline request may hold a connection's reader before reading moves to a new thread.
+HANDOVER_AFTER_S = 0.02
 
 
 def resident_set_size() -> int:
@@ -60,6 +62,16 @@ class WorkerServer(ConnectionOwner):
         self.app = app
         self.listener = listener
         self.status = status
+        # With one request thread the process serves one request at a time anyway: requests then
+        # run on the connection's reader thread when they can (connection.py), saving a thread
+        # handoff each. A permit keeps the process at `threads` requests at once either way.
+        self.inline = config.threads == 1
+        # (One permit: a plain lock, much cheaper than a Semaphore.)
+        self.permits: threading.Semaphore | threading.Lock = (
+            threading.Lock() if config.threads == 1 else threading.Semaphore(config.threads)
+        )
+        self._inline_completed = 0
+        self._count_lock = threading.Lock()
         self.settings = ConnectionSettings(
             max_streams=config.threads,
             max_frame_size=config.max_frame_size,
@@ -67,6 +79,7 @@ class WorkerServer(ConnectionOwner):
             name=config.name,
             secret=config.secret,
             handshake_timeout=config.handshake_timeout,
+            inline=self.inline,
         )
         self.base_environ = base_environ(config.threads > 1, multiprocess)
         self.pool = ThreadPool(
@@ -92,12 +105,31 @@ class WorkerServer(ConnectionOwner):
     def submit(self, conn: Connection, stream: Stream, environ: dict[str, Any]) -> None:
         self.pool.submit((conn, stream, environ))
 
+    def try_run_inline(self, conn: Connection, stream: Stream, environ: dict[str, Any]) -> bool:
+        if not self.permits.acquire(blocking=False):
+            return False
+        try:
+            run_request(self.app, conn, stream, environ)
+        finally:
+            self.permits.release()
+            with self._count_lock:
+                self._inline_completed += 1
+            if self.config.max_requests:
+                self._request_done()
+        return True
+
+    def wake(self) -> None:
+        self._wake()
+
+    def completed(self) -> int:
+        return self.pool.completed() + self._inline_completed
+
     def health(self) -> bytes:
         with self._connections_lock:
             in_flight = sum(conn.active_streams() for conn in self.connections)
         return encode_health(
             rss=resident_set_size(),
-            requests=self.pool.completed(),
+            requests=self.completed(),
             in_flight=in_flight,
             uptime_s=round(time.monotonic() - self.started, 3),
         )
@@ -111,10 +143,14 @@ class WorkerServer(ConnectionOwner):
 
     def _run_job(self, job: tuple[Connection, Stream, dict[str, Any]]) -> None:
         conn, stream, environ = job
-        run_request(self.app, conn, stream, environ)
+        if self.inline:
+            with self.permits:
+                run_request(self.app, conn, stream, environ)
+        else:
+            run_request(self.app, conn, stream, environ)
 
     def _request_done(self) -> None:
-        if not self._drain_reason and self.pool.completed() >= self.config.max_requests:
+        if not self._drain_reason and self.completed() >= self.config.max_requests:
             self.request_drain(f"max-requests ({self.config.max_requests}) reached", tell_master=True)
 
     # -- lifecycle ------------------------------------------------------------------------------
@@ -170,6 +206,8 @@ class WorkerServer(ConnectionOwner):
         tick = HEARTBEAT_INTERVAL if (self.status is not None or self.config.timeout) else None
         if self.config.timeout:
             tick = min(HEARTBEAT_INTERVAL, max(self.config.timeout / 4, 0.05))
+        if self.inline:
+            tick = min(tick or HANDOVER_AFTER_S, HANDOVER_AFTER_S)
         last_beat = 0.0
         while not self._drain_reason:
             for key, _ in selector.select(tick):
@@ -178,6 +216,8 @@ class WorkerServer(ConnectionOwner):
                 else:
                     self._drain_wake_pipe()
             now = time.monotonic()
+            if self.inline:
+                self._hand_over(now)
             if self.config.timeout:
                 self._watchdog(now)
             if self.status is not None and now - last_beat >= HEARTBEAT_INTERVAL:
@@ -213,17 +253,28 @@ class WorkerServer(ConnectionOwner):
         except (BlockingIOError, OSError):
             pass
 
+    def _connections(self) -> list[Connection]:
+        with self._connections_lock:
+            return list(self.connections)
+
+    def _hand_over(self, now: float) -> None:
+        for conn in self._connections():
+            conn.hand_over_if_busy(now, HANDOVER_AFTER_S)
+
     def _watchdog(self, now: float) -> None:
         """--timeout (harakiri): RESET TIMEOUT the stuck request, then drain and exit (SPEC §10)."""
         limit = self.config.timeout
+        running: list[tuple[Connection, Stream, dict[str, Any], float]] = []
         for slot in self.pool.threads:
             job = slot.job
-            if job is None or slot.timed_out or now - slot.started <= limit:
-                continue
-            if slot.job is not job:
-                continue
-            slot.timed_out = True
-            conn, stream, environ = job
+            if job is not None and not slot.timed_out and now - slot.started > limit and slot.job is job:
+                slot.timed_out = True
+                running.append((*job, slot.started))
+        for conn in self._connections():
+            inline = conn.inline_job
+            if inline is not None and now - inline[2] > limit and inline[0].reset_code is None:
+                running.append((conn, *inline))
+        for conn, stream, environ, started in running:
             log.error(
                 "request ran past --timeout %gs; the process will be replaced",
                 limit,
@@ -231,7 +282,7 @@ class WorkerServer(ConnectionOwner):
                     "event": "harakiri",
                     "request_id": stream.request_id,
                     "path": environ.get("PATH_INFO"),
-                    "elapsed_s": round(now - slot.started, 3),
+                    "elapsed_s": round(now - started, 3),
                 },
             )
             conn.reset_stream(stream, ErrorCode.TIMEOUT, f"request ran past {limit:g} s", timeout=1.0)
@@ -257,9 +308,11 @@ class WorkerServer(ConnectionOwner):
             now = time.monotonic()
             if not remaining or now >= deadline:
                 break
+            if self.inline:
+                self._hand_over(now)
             if self.config.timeout:
                 self._watchdog(now)
-            for _key, _ in self._selector.select(min(0.25, deadline - now)):
+            for _key, _ in self._selector.select(min(HANDOVER_AFTER_S if self.inline else 0.25, deadline - now)):
                 self._drain_wake_pipe()
         with self._connections_lock:
             left = list(self.connections)
@@ -275,7 +328,7 @@ class WorkerServer(ConnectionOwner):
                 conn.abort()
         log.info(
             "worker exiting after %d requests",
-            self.pool.completed(),
-            extra={"event": "exit", "requests": self.pool.completed()},
+            self.completed(),
+            extra={"event": "exit", "requests": self.completed()},
         )
         return 0

@@ -15,6 +15,8 @@ VERSION_FILE = os.environ.get("GW_TEST_VERSION_FILE")
 VERSION = open(VERSION_FILE).read().strip() if VERSION_FILE else "none"
 
 _close_calls = 0
+_active = 0
+_max_active = 0
 _close_lock = threading.Lock()
 _events: dict[str, threading.Event] = {}
 
@@ -267,6 +269,21 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
     if path == "/str-body":
         start_response("200 OK", [])
         return ["not bytes"]
+
+    if path == "/thread":
+        environ["wsgi.input"].read()
+        return _text(start_response, threading.current_thread().name.encode())
+
+    if path == "/concurrency":
+        # Sleeps while counting how many requests are in here at once.
+        global _active, _max_active
+        with _close_lock:
+            _active += 1
+            _max_active = max(_max_active, _active)
+        time.sleep(float(query.get("s", "0.2")))
+        with _close_lock:
+            _active -= 1
+        return _text(start_response, str(_max_active).encode())
 
     if path == "/version":
         return _text(start_response, f"{VERSION} {os.getpid()} {IMPORTED_AT}".encode())
