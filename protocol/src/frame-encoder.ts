@@ -142,9 +142,12 @@ export class FrameEncoder {
       return;
     }
     this.#closeSegment();
+    // The caller's Buffer itself when the frame carries all of it: a view costs ~45 ns.
     const view =
       bytes instanceof Buffer
-        ? bytes.subarray(offset, offset + size)
+        ? offset === 0 && size === bytes.length
+          ? bytes
+          : bytes.subarray(offset, offset + size)
         : Buffer.from(bytes.buffer, bytes.byteOffset + offset, size);
     this.#segments.push(view);
     this.#pendingBytes += size;
@@ -214,10 +217,16 @@ export class FrameEncoder {
     const buf = writer.buf;
     const pos = writer.pos;
     this.#frameStart = pos;
-    buf.writeUInt32BE(length, pos);
+    buf[pos] = length >>> 24;
+    buf[pos + 1] = length >>> 16;
+    buf[pos + 2] = length >>> 8;
+    buf[pos + 3] = length;
     buf[pos + 4] = type;
     buf[pos + 5] = flags;
-    buf.writeUInt32BE(streamId, pos + 6);
+    buf[pos + 6] = streamId >>> 24;
+    buf[pos + 7] = streamId >>> 16;
+    buf[pos + 8] = streamId >>> 8;
+    buf[pos + 9] = streamId;
     writer.pos = pos + FRAME_HEADER_SIZE;
   }
 

@@ -199,13 +199,17 @@ export class MsgpackWriter {
       buf.writeUInt32BE(length, pos + 1);
       pos += 5;
     }
-    if (length < 24) {
+    // Below ~32 characters a JS copy (~1.7 ns a character) beats a native call (~55 ns plus the
+    // regex check); the check is folded into one OR so the loop body stays a load and a store.
+    if (length < 32) {
+      let seen = 0;
       for (let i = 0; i < length; i++) {
         const code = value.charCodeAt(i);
-        if (code > 0xff) this.#notLatin1(value, what);
-        buf[pos++] = code;
+        seen |= code;
+        buf[pos + i] = code;
       }
-      this.pos = pos;
+      if (seen > 0xff) this.#notLatin1(value, what);
+      this.pos = pos + length;
       return;
     }
     if (NOT_LATIN1.test(value)) this.#notLatin1(value, what);
