@@ -96,4 +96,60 @@ describe('one worker connection, many streams', () => {
       ['x-request-id', 'abc-123'],
     ]);
   });
+
+  it('adopts X-Request-Id and X-Forwarded-* only from a trusted proxy', async () => {
+    const socket = `${dir.path}/echo4.sock`;
+    worker = await startWorker('echo-worker', ['--socket', socket]);
+    proxy = startTestProxy({ trustedProxies: ['10.0.0.0/8'], upstreams: { app: { sockets: [socket] } } });
+    await proxy.waitForReady('app', 1);
+    const headers: Array<[string, string]> = [
+      ['host', 'app.test'],
+      ['x-forwarded-for', '198.51.100.7'],
+      ['x-forwarded-proto', 'https'],
+      ['x-request-id', 'edge-abc'],
+    ];
+    const trusted = proxy.request({ path: '/environ', headers, connection: { remoteAddress: '10.1.2.3' } });
+    const fromTrusted = JSON.parse((await trusted.done).body.toString());
+    expect(trusted.requestId).toBe('edge-abc');
+    expect(fromTrusted).toMatchObject({ requestId: 'edge-abc', clientAddr: '198.51.100.7', scheme: 'https' });
+    expect(fromTrusted.headers).toContainEqual(['x-forwarded-for', '198.51.100.7, 10.1.2.3']);
+    const untrusted = proxy.request({
+      path: '/environ',
+      headers,
+      connection: { remoteAddress: '203.0.113.5' },
+    });
+    const fromUntrusted = JSON.parse((await untrusted.done).body.toString());
+    expect(untrusted.requestId).not.toBe('edge-abc');
+    expect(fromUntrusted).toMatchObject({ clientAddr: '203.0.113.5', scheme: 'http' });
+    expect(fromUntrusted.headers).toContainEqual(['x-forwarded-for', '203.0.113.5']);
+  });
+
+  it('routes a static prefix to StaticFiles and answers 404 when no route matches', async () => {
+    const socket = `${dir.path}/echo5.sock`;
+    worker = await startWorker('echo-worker', ['--socket', socket]);
+    const { mkdirSync, writeFileSync } = await import('node:fs');
+    mkdirSync(`${dir.path}/static`, { recursive: true });
+    writeFileSync(`${dir.path}/static/site.css`, 'body{}');
+    proxy = startTestProxy({
+      upstreams: { app: { sockets: [socket] } },
+      routes: [
+        { host: 'app.test', path: '/static/', static: { root: `${dir.path}/static` } },
+        { host: 'app.test', path: '/app/', upstream: 'app' },
+      ],
+    });
+    await proxy.waitForReady('app', 1);
+    const file = proxy.request({ path: '/static/site.css' });
+    const outcome = await file.done;
+    expect(file.upstream).toBe('static');
+    expect(outcome.status).toBe(200);
+    expect(outcome.body.toString()).toBe('body{}');
+    const missing = await proxy.request({ path: '/other' }).done;
+    expect(missing.status).toBe(404);
+    const otherHost = await proxy.request({
+      path: '/app/hello',
+      host: 'elsewhere.test',
+      headers: [['host', 'elsewhere.test']],
+    }).done;
+    expect(otherHost.status).toBe(404);
+  });
 });

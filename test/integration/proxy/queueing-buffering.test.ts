@@ -63,6 +63,21 @@ describe('wait queue', () => {
     expect((await slow.done).status).toBe(200);
   });
 
+  it('a client that leaves while queued gives up its place without using a worker', async () => {
+    const worker = await syncWorker('q3');
+    proxy = startTestProxy({ upstreams: { app: { sockets: [worker.socketPath] } } });
+    await proxy.waitForReady('app', 1);
+    const busy = proxy.request({ path: '/delay', query: 'ms=300' });
+    const leaving = proxy.request({ path: '/hello' });
+    expect(proxy.proxy.group('app')!.queueLength).toBe(1);
+    leaving.abort();
+    expect(proxy.proxy.group('app')!.queueLength).toBe(0);
+    expect((await busy.done).status).toBe(200);
+    const stats = JSON.parse((await proxy.request({ path: '/stats' }).done).body.toString());
+    expect(stats.requests).toBe(2); // the delay and the stats request; never the one that left
+    expect(proxy.proxy.dispatcher.inFlight).toBe(0);
+  });
+
   it('spreads load by free capacity and never exceeds max_streams', async () => {
     const a = await startWorker('echo-worker', ['--socket', `${dir.path}/w1.sock`, '--max-streams', '2']);
     const b = await startWorker('echo-worker', ['--socket', `${dir.path}/w2.sock`, '--max-streams', '6']);
