@@ -26,6 +26,8 @@ def main(argv: list[str]) -> None:
     env = dict(os.environ)
     try:
         import gatewire_wsgi  # noqa: F401  (installed with pip)
+
+        del gatewire_wsgi
     except ImportError:
         # Running from the repository: use the worker package next door.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(WORKER_PACKAGE), env.get("PYTHONPATH")]))

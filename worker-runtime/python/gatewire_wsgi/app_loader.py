@@ -42,4 +42,5 @@ def load_app(spec: str) -> Callable[..., Any]:
             raise AppLoadError(f"module {module_name!r} has no attribute {attribute!r}") from None
     if not callable(target):
         raise AppLoadError(f"{spec} is a {type(target).__name__}, not a WSGI callable")
-    return target
+    app: Callable[..., Any] = target
+    return app

@@ -9,6 +9,7 @@ repeat a key, no bytes after the value.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,6 +32,9 @@ from .frames import (
 )
 
 PROTOCOL_VERSION = 1
+
+# msgpack-python has no type hints: its packer, typed once here.
+_packb: Callable[[Any], bytes] = msgpack.packb
 
 _SCALARS = (type(None), bool, int, float, str, bytes)
 
@@ -103,7 +107,7 @@ def describe(value: object) -> str:
 
 
 def is_uint(value: object) -> bool:
-    return type(value) is int and value >= 0  # type: ignore[operator]
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _uint(fields: dict[str, Any], key: str, what: str, code: ErrorCode, low: int, high: int) -> int:
@@ -181,7 +185,7 @@ def encode_hello(hello: Hello) -> bytes:
         fields["pid"] = hello.pid
     if hello.name is not None:
         fields["name"] = hello.name
-    return msgpack.packb(fields)
+    return _packb(fields)
 
 
 def decode_hello(payload: bytes, expected_role: str | None) -> Hello:
@@ -248,7 +252,7 @@ def decode_hello(payload: bytes, expected_role: str | None) -> Hello:
 
 
 def encode_auth(proof: bytes) -> bytes:
-    return msgpack.packb({"proof": proof})
+    return _packb({"proof": proof})
 
 
 def decode_auth(payload: bytes) -> bytes:
@@ -266,8 +270,8 @@ def decode_auth(payload: bytes) -> bytes:
 
 def encode_reset(code: int, message: str = "") -> bytes:
     if message:
-        return msgpack.packb({"code": code, "message": truncate_message(message)})
-    return msgpack.packb({"code": code})
+        return _packb({"code": code, "message": truncate_message(message)})
+    return _packb({"code": code})
 
 
 def decode_reset(payload: bytes) -> tuple[int, str]:
@@ -282,7 +286,7 @@ def encode_goaway(last_stream: int, code: int, message: str = "") -> bytes:
     fields: dict[str, Any] = {"last_stream": last_stream, "code": code}
     if message:
         fields["message"] = truncate_message(message)
-    return msgpack.packb(fields)
+    return _packb(fields)
 
 
 def decode_goaway(payload: bytes) -> tuple[int, int, str]:
@@ -303,13 +307,10 @@ HEALTH_KEYS = ("rss", "heap_used", "loop_lag_ms", "requests", "in_flight", "upti
 def encode_health(**values: int | float | None) -> bytes:
     """The keys present, in the order of the SPEC §12.2 table; floats as float 64."""
     fields = {key: values[key] for key in HEALTH_KEYS if values.get(key) is not None}
-    return msgpack.packb(fields)
+    return _packb(fields)
 
 
 # -- RESPONSE and TRAILERS (SPEC §8.1, §8.3) ----------------------------------------------------
-
-_packb = msgpack.packb
-
 
 def encode_response_head(status: int, headers: list[tuple[bytes, bytes]], reason: str | None) -> bytes:
     """Canonical order: status, headers, then reason if present."""

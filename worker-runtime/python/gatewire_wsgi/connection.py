@@ -37,7 +37,6 @@ from .codec import (
     decode_trailers,
     encode_auth,
     encode_goaway,
-    encode_health,
     encode_hello,
     encode_reset,
     unpack_map,

@@ -247,8 +247,8 @@ class Response:
 
     def send_iterable(self, result: Iterable[bytes]) -> None:
         stream = self.stream
-        if result.__class__ is list or result.__class__ is tuple:
-            last_index = len(result) - 1  # type: ignore[arg-type]
+        if isinstance(result, (list, tuple)):
+            last_index = len(result) - 1
             for index, chunk in enumerate(result):
                 if stream.reset_code is not None:
                     raise StreamCancelled(stream.reset_code, stream.reset_message)
@@ -256,7 +256,7 @@ class Response:
                     self._body(chunk, index == last_index)
                     if self.ended:
                         break
-        elif result.__class__ is FileWrapper and self._send_file(result):  # type: ignore[arg-type]
+        elif isinstance(result, FileWrapper) and self._send_file(result):
             return
         else:
             for chunk in result:

@@ -77,7 +77,7 @@ def refuses_connections(path: str) -> bool:
 
 def clean_stale(directory: str, name: str, keep: frozenset[int] = frozenset()) -> list[str]:
     """Removes ``<name>.<pid>.sock`` files left by dead processes, and their temporary files (SPEC §16)."""
-    removed = []
+    removed: list[str] = []
     try:
         entries = os.listdir(directory)
     except OSError:

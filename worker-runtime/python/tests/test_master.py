@@ -17,7 +17,7 @@ from typing import Callable
 
 import gwclient as g
 from conftest import APPS, WorkerProcess, wait_until
-from gwclient import ProxyClient, make_environ, unpack
+from gwclient import ProxyClient, make_environ
 
 Spawn = Callable[..., WorkerProcess]
 SOCKET_NAME = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)\.(?P<pid>\d+)\.sock$")

@@ -7,7 +7,7 @@ import socket
 import struct
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any
 
 import msgpack
 import pytest

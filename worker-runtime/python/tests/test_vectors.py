@@ -11,10 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import socket
 import struct
-from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import msgpack
