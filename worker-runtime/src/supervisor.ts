@@ -107,6 +107,8 @@ export class Supervisor extends EventEmitter implements SlotListener {
   #reloadAgain = false;
   #tcp: Server | null = null;
   #tcpAddress = '';
+  /** The config handed to worker processes (on TCP, with the port actually bound). */
+  #childConfig: WorkerConfig;
   #roundRobin = 0;
   #watchdog: NodeJS.Timeout | null = null;
   #heartbeatMs: number;
@@ -120,6 +122,7 @@ export class Supervisor extends EventEmitter implements SlotListener {
     this.config = options.config;
     this.logger = options.logger;
     this.#target = options.config.processes;
+    this.#childConfig = options.config;
     this.#heartbeatMs = heartbeatIntervalMs(options.config.timeoutMs);
   }
 
@@ -326,7 +329,7 @@ export class Supervisor extends EventEmitter implements SlotListener {
     const index = ++this.#nextIndex;
     const options = this.#options;
     const child = fork(options.workerScript, [], {
-      env: { ...options.env, [CHILD_CONFIG_ENV]: JSON.stringify(this.config) },
+      env: { ...options.env, [CHILD_CONFIG_ENV]: JSON.stringify(this.#childConfig) },
       execArgv: options.execArgv ?? [],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -548,6 +551,10 @@ export class Supervisor extends EventEmitter implements SlotListener {
     const address = server.address();
     const boundPort = typeof address === 'object' && address !== null ? address.port : port;
     this.#tcp = server;
+    this.#childConfig = Object.freeze({
+      ...this.config,
+      listen: Object.freeze({ kind: 'tcp' as const, host, port: boundPort }),
+    });
     this.#tcpAddress = `tcp://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
     this.logger.info({ event: 'listening', address: this.#tcpAddress }, `listening on ${this.#tcpAddress}`);
   }

@@ -127,7 +127,10 @@ describe('single-process mode', () => {
       await new Promise((resolve) => setImmediate(resolve));
     }
     const result = await stream.result();
-    expect(result.reset).toBeNull();
+    expect(
+      result.reset,
+      `worker log:\n${worker.stdout}\nstderr:\n${worker.stderr}\nclient goaway: ${JSON.stringify(c.goaway)}`,
+    ).toBeNull();
     expect(result.bodyBytes).toBe(1024 * 1024 * 1024);
     expect(stream.flowViolation).toBe(false);
     expect(peak - baseline).toBeLessThan(64 * 1024 * 1024);

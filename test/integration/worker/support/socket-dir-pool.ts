@@ -1,7 +1,8 @@
 /**
  * What the proxy does with a socket directory, reduced to what the worker tests need (SPEC §11,
  * §16): connect to every `*.sock`, spread requests over them, stop using a connection after its
- * GOAWAY, and retry requests the worker refused (REFUSED_STREAM: never processed). Anything else
+ * GOAWAY, and retry requests the worker refused (REFUSED_STREAM, or above GOAWAY's last_stream:
+ * never processed). Anything else
  * that ends a request without a complete response counts as a failure.
  */
 import { ErrorCode } from '@gatewire/protocol';
@@ -28,8 +29,19 @@ export class SocketDirPool {
         await new Promise((resolve) => setTimeout(resolve, 20));
         continue;
       }
-      const result = await client.request(spec).result();
+      const stream = client.request(spec);
+      const result = await stream.result();
       if (result.reset !== null && result.reset.code === ErrorCode.REFUSED_STREAM) {
+        this.retries++;
+        continue;
+      }
+      // SPEC §11: streams above GOAWAY's last_stream were never processed; treat them as refused.
+      if (
+        result.reset !== null &&
+        result.status === 0 &&
+        client.goaway !== null &&
+        stream.id > client.goaway.lastStream
+      ) {
         this.retries++;
         continue;
       }

@@ -179,6 +179,19 @@ export class WorkerHarness {
 
 const running = new Set<WorkerHarness>();
 
+// If the test process ends without its afterEach (a crash, a timeout), leave no worker behind.
+process.on('exit', () => {
+  for (const harness of running) {
+    for (const pid of [...harness.childPids(), harness.pid]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  }
+});
+
 /** Stops every harness still running (call in afterEach). */
 export async function stopAllWorkers(): Promise<void> {
   await Promise.all([...running].map((harness) => harness.stop()));
