@@ -5,6 +5,23 @@ import { HttpParseError, type ParseErrorCode } from './http-errors.js';
 const COLON = 0x3a;
 
 /**
+ * Lowercased field names, shared: browsers send the same few dozen capitalised names
+ * (`User-Agent`, `Accept`) on every request; one map lookup saves toLowerCase() allocating a new
+ * string for each. Bounded, so a client inventing names cannot grow it.
+ */
+const LOWER_NAMES = new Map<string, string>();
+const MAX_CACHED_NAMES = 512;
+
+function lowerName(raw: string): string {
+  let lower = LOWER_NAMES.get(raw);
+  if (lower === undefined) {
+    lower = raw.toLowerCase();
+    if (LOWER_NAMES.size < MAX_CACHED_NAMES) LOWER_NAMES.set(raw, lower);
+  }
+  return lower;
+}
+
+/**
  * Parses the field lines of a header or trailer section (RFC 9112 §5) held in `s` (a latin1
  * string, one character per byte) from `pos` up to and including the empty line that ends the
  * section, appending `[lowercased name, trimmed value]` to `out`. Returns the index after that
@@ -41,14 +58,9 @@ export function parseFieldLines(
       fail(trailer, 'INVALID_HEADER_NAME', 'invalid field name');
     }
     if (out.length >= maxCount)
-      fail(
-        trailer,
-        'TOO_MANY_HEADERS',
-        `more than ${maxCount} fields`,
-        trailer ? 'TRAILERS_TOO_LARGE' : undefined,
-      );
+      fail(trailer, 'TOO_MANY_HEADERS', `more than ${maxCount} fields`, trailer ? 'TRAILERS_TOO_LARGE' : undefined);
     const rawName = s.slice(nameStart, pos);
-    const name = upper ? rawName.toLowerCase() : rawName;
+    const name = upper ? lowerName(rawName) : rawName;
     c = s.charCodeAt(++pos);
     while (c === SP || c === HTAB) c = s.charCodeAt(++pos);
     const valueStart = pos;

@@ -48,6 +48,10 @@ function runProcess(connection: HttpConnection): void {
   connection.process();
 }
 
+function runFlush(exchange: HttpExchange): void {
+  exchange.flushPending();
+}
+
 /**
  * One client connection: reads the socket, runs the parser, creates one HttpExchange per request
  * and hands it to the dispatcher, strictly one request at a time (pipelined bytes wait, bounded),
@@ -88,6 +92,7 @@ export class HttpConnection {
   #finishedAt = 0;
   #forced = false;
   #rejected = false;
+  #flushAfterLoop: HttpExchange | null = null;
 
   constructor(front: FrontContext, socket: Socket, info: ClientConnectionInfo, now: number) {
     this.#front = front;
@@ -197,6 +202,11 @@ export class HttpConnection {
       this.#processError(error);
     } finally {
       this.#processing = false;
+    }
+    const pending = this.#flushAfterLoop;
+    if (pending !== null) {
+      this.#flushAfterLoop = null;
+      pending.flushPending();
     }
     if (this.#phase < CLOSING) this.#updateReading();
   }
@@ -398,10 +408,25 @@ export class HttpConnection {
     if (!this.#processing) this.#updateReading();
   }
 
-  /** @internal */
-  exchangeFinished(record: ExchangeRecord): void {
-    this.#finishedAt = record.exchange.startedAt + record.durationMs;
-    this.#front.observer?.onExchangeComplete(record);
+  /** @internal Whether finished exchanges are worth a record (someone observes them). */
+  get observed(): boolean {
+    return this.#front.observer !== null;
+  }
+
+  /** @internal `record` is null when nobody observes. */
+  exchangeFinished(record: ExchangeRecord | null, now: number): void {
+    this.#finishedAt = now;
+    if (record !== null) this.#front.observer?.onExchangeComplete(record);
+  }
+
+  /**
+   * @internal A response head waits for body bytes to share its write. Inside the processing loop
+   * (a dispatcher answering synchronously), it is flushed when the loop ends; otherwise on the next
+   * tick. Either way, a head never waits for more than the current turn of the event loop.
+   */
+  scheduleFlush(exchange: HttpExchange): void {
+    if (this.#processing) this.#flushAfterLoop = exchange;
+    else process.nextTick(runFlush, exchange);
   }
 
   /** @internal The response is complete (endResponse, respondError, or an answered abort). */

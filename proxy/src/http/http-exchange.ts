@@ -58,11 +58,6 @@ export class CompletedExchange implements ExchangeRecord {
   ) {}
 }
 
-/** process.nextTick target: a module function with the exchange as argument, not a closure per request. */
-function flushPending(exchange: HttpExchange): void {
-  exchange.flushPending();
-}
-
 /**
  * The Exchange of one request: request-body delivery state and the response writer. The
  * connection (HttpConnection) owns the socket reading, parsing and timers; this object owns what
@@ -293,7 +288,7 @@ export class HttpExchange implements Exchange {
     this.#bytesOut += head.length;
     this.#parts = [head];
     this.#partsBytes = head.length;
-    process.nextTick(flushPending, this);
+    this.#conn.scheduleFlush(this);
     if (this.#upgradeHold) {
       // SPEC §13.3: not switching; the (empty) request body ends now.
       this.#upgradeHold = false;
@@ -532,16 +527,22 @@ export class HttpExchange implements Exchange {
   #finish(aborted: AbortReason | null): void {
     if (this.#done) return;
     this.#done = true;
+    const now = performance.now();
+    if (!this.#conn.observed) {
+      this.#conn.exchangeFinished(null, now);
+      return;
+    }
     this.#conn.exchangeFinished(
       new CompletedExchange(
         this,
         this.#status,
         this.#bytesIn,
         this.#bytesOut,
-        performance.now() - this.startedAt,
+        now - this.startedAt,
         aborted,
         this.#error,
       ),
+      now,
     );
   }
 }
