@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startWorker, type WorkerProcess } from './helpers/worker-process.js';
 import { startTestProxy, tempDir, waitFor, type TestProxy } from './helpers/test-proxy.js';
 
@@ -6,6 +6,7 @@ describe('one worker connection, many streams', () => {
   let worker: WorkerProcess | null = null;
   let proxy: TestProxy | null = null;
   const dir = tempDir();
+  afterAll(() => dir.remove());
 
   afterEach(async () => {
     await proxy?.close();

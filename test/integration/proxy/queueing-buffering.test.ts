@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startWorker, type WorkerProcess } from './helpers/worker-process.js';
 import { sleep, startTestProxy, tempDir, waitFor, type TestProxy } from './helpers/test-proxy.js';
 
@@ -10,6 +10,7 @@ function pattern(offset: number, length: number): Buffer {
 
 describe('wait queue', () => {
   const dir = tempDir();
+  afterAll(() => dir.remove());
   const workers: WorkerProcess[] = [];
   let proxy: TestProxy | null = null;
 
@@ -99,6 +100,7 @@ describe('wait queue', () => {
 
 describe('buffering for low-concurrency workers', () => {
   const dir = tempDir();
+  afterAll(() => dir.remove());
   let seq = 0;
   const workers: WorkerProcess[] = [];
   let proxy: TestProxy | null = null;
@@ -182,6 +184,7 @@ describe('buffering for low-concurrency workers', () => {
 
 describe('upgrades (SPEC §13)', () => {
   const dir = tempDir();
+  afterAll(() => dir.remove());
   const workers: WorkerProcess[] = [];
   let proxy: TestProxy | null = null;
 

@@ -1,9 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { spawnWorker, startWorker, type WorkerProcess } from './helpers/worker-process.js';
 import { sleep, startTestProxy, tempDir, waitFor, type TestProxy } from './helpers/test-proxy.js';
 
 describe('workers that fail', () => {
   const dir = tempDir();
+  afterAll(() => dir.remove());
   const workers: WorkerProcess[] = [];
   let proxy: TestProxy | null = null;
   let seq = 0;
@@ -143,6 +144,7 @@ describe('workers that fail', () => {
 
 describe('hostile workers affect only their own requests', () => {
   const dir = tempDir();
+  afterAll(() => dir.remove());
   const workers: WorkerProcess[] = [];
   let proxy: TestProxy | null = null;
   let seq = 0;
