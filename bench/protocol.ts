@@ -17,6 +17,7 @@
  * Printed: median and min–max over the rounds. Targets (issue #2): environ ≥ 3x faster than JSON;
  * DATA within 1.2x of a plain copy.
  */
+import { pathToFileURL } from 'node:url';
 import { FrameDecoder, FrameEncoder, decodeEnviron, type Environ } from '../protocol/src/index.js';
 
 const args = process.argv.slice(2);
@@ -262,4 +263,5 @@ function main(): void {
   if (sink === 0.5) console.log(sink);
 }
 
-if (process.argv[1]?.endsWith('protocol.ts')) main();
+// Run when executed, not when imported (profiling scripts reuse BENCH_ENVIRON).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();
