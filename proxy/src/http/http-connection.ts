@@ -93,6 +93,7 @@ export class HttpConnection {
   #forced = false;
   #rejected = false;
   #flushAfterLoop: HttpExchange | null = null;
+  #corked = false;
 
   constructor(front: FrontContext, socket: Socket, info: ClientConnectionInfo, now: number) {
     this.#front = front;
@@ -202,6 +203,10 @@ export class HttpConnection {
       this.#processError(error);
     } finally {
       this.#processing = false;
+      if (this.#corked) {
+        this.#corked = false;
+        this.#socket.uncork();
+      }
     }
     const pending = this.#flushAfterLoop;
     if (pending !== null) {
@@ -458,8 +463,17 @@ export class HttpConnection {
     this.#phase = WAIT_HEAD;
     if (this.#input === null) {
       this.#idleSince = this.#finishedAt;
+      return;
+    }
+    this.#headSince = this.#finishedAt;
+    if (this.#processing) {
+      // Pipelined requests answered in one pass: their responses leave in one writev, not one
+      // write each (the usual one-request-per-read path never corks).
+      if (!this.#corked) {
+        this.#corked = true;
+        this.#socket.cork();
+      }
     } else {
-      this.#headSince = this.#finishedAt;
       this.#schedule();
     }
   }

@@ -136,6 +136,7 @@ class BigResponseHandler extends LoggingHandler {
  *   /hints          103 Early Hints, then 204
  *   /short          content-length 10 but 3 bytes (a framing violation)
  *   /ws             switches to a tunnel when the client asked to upgrade
+ *   /ws-refuse      an upgrade request held, to be answered without switching
  *   /throw          dispatch() throws
  */
 export class TestDispatcher implements Dispatcher {
@@ -216,6 +217,11 @@ export class TestDispatcher implements Dispatcher {
           ['upgrade', exchange.head.upgrade],
           ['connection', 'upgrade'],
         ]);
+        return;
+      case '/ws-refuse':
+        // An upgrade request the upstream answers normally (SPEC §13.3): started, held, answered later.
+        this.#start(exchange, new LoggingHandler(exchange, log));
+        this.held.push(log);
         return;
       case '/throw':
         throw new Error('dispatcher bug');

@@ -171,6 +171,23 @@ describe('HttpFront over real sockets: flow control and lifecycle', () => {
     expect(observer.records[0].aborted).toBeNull();
   });
 
+  it('upgrade answered without switching: onRequestEnd comes after the head, and the connection stays usable', async () => {
+    const { port, dispatcher } = await front();
+    const client = await raw(port);
+    client.write('GET /ws-refuse HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n');
+    await waitFor(() => dispatcher.held.length === 1, 'the held exchange');
+    const log = dispatcher.held[0];
+    expect(log.exchange.head.upgrade).toBe('h2c');
+    await sleep(30);
+    expect(log.ended).toBe(false);
+    log.exchange.writeResponseHead(403, '', [['content-length', '0']]);
+    await waitFor(() => log.ended, 'onRequestEnd after the head');
+    log.exchange.endResponse(null);
+    client.write('GET /hello HTTP/1.1\r\nHost: a\r\n\r\n');
+    await client.waitForText('Hello, World!');
+    expect(splitResponses(client.text).map((r) => r.status)).toEqual([403, 200]);
+  });
+
   it('graceful close: idle connections close at once, in-flight exchanges finish with Connection: close', async () => {
     const { port, front: f, dispatcher } = await front();
     const idle = await raw(port);
