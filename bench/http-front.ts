@@ -66,22 +66,33 @@ function toMs(value: string): number {
 
 async function wrk(port: number, pid: number, seconds: number, connections: number): Promise<WrkResult> {
   const ticksBefore = cpuTicks(pid);
-  const { stdout } = await run('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', `http://127.0.0.1:${port}/`]);
+  const { stdout } = await run('wrk', [
+    '-t1',
+    `-c${connections}`,
+    `-d${seconds}s`,
+    '--latency',
+    `http://127.0.0.1:${port}/`,
+  ]);
   const ticks = cpuTicks(pid) - ticksBefore;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   const p99 = toMs(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '');
   if (!Number.isFinite(rps)) throw new Error(`cannot read wrk output:\n${stdout}`);
-  if (/Non-2xx|Socket errors/.test(stdout)) process.stdout.write(`  wrk: ${/(Non-2xx.*|Socket errors.*)/.exec(stdout)?.[1]}\n`);
+  if (/Non-2xx|Socket errors/.test(stdout))
+    process.stdout.write(`  wrk: ${/(Non-2xx.*|Socket errors.*)/.exec(stdout)?.[1]}\n`);
   return { rps, p99Ms: p99, requests, cpuUsPerRequest: (ticks * 10_000) / requests };
 }
 
 async function startServer(kind: 'front' | 'node', port: number): Promise<ChildProcess> {
   const child =
     kind === 'front'
-      ? spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-front', String(port)], {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        })
+      ? spawn(
+          process.execPath,
+          ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-front', String(port)],
+          {
+            stdio: ['ignore', 'pipe', 'inherit'],
+          },
+        )
       : spawn(process.execPath, [NODE_HELLO, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
   // Wait until the port answers.
   const deadline = Date.now() + 15_000;
@@ -118,7 +129,9 @@ async function main(): Promise<void> {
   const connections = arg('--connections', 64);
   const ports = { front: 18_431, node: 18_432 };
   const results: Record<'front' | 'node', WrkResult[]> = { front: [], node: [] };
-  process.stdout.write(`wrk -t1 -c${connections} -d${seconds}s, ${rounds} rounds, A = HttpFront, B = node:http\n`);
+  process.stdout.write(
+    `wrk -t1 -c${connections} -d${seconds}s, ${rounds} rounds, A = HttpFront, B = node:http\n`,
+  );
   for (let round = 1; round <= rounds; round++) {
     for (const kind of ['front', 'node'] as const) {
       const child = await startServer(kind, ports[kind]);

@@ -58,7 +58,12 @@ export function parseFieldLines(
       fail(trailer, 'INVALID_HEADER_NAME', 'invalid field name');
     }
     if (out.length >= maxCount)
-      fail(trailer, 'TOO_MANY_HEADERS', `more than ${maxCount} fields`, trailer ? 'TRAILERS_TOO_LARGE' : undefined);
+      fail(
+        trailer,
+        'TOO_MANY_HEADERS',
+        `more than ${maxCount} fields`,
+        trailer ? 'TRAILERS_TOO_LARGE' : undefined,
+      );
     const rawName = s.slice(nameStart, pos);
     const name = upper ? lowerName(rawName) : rawName;
     c = s.charCodeAt(++pos);

@@ -183,7 +183,13 @@ export class HttpConnection {
   };
 
   #onDrain = (): void => {
-    this.#exchange?.drained();
+    const exchange = this.#exchange;
+    if (exchange === null) return;
+    try {
+      exchange.drained();
+    } catch (error) {
+      this.#processError(error);
+    }
   };
 
   #onError = (): void => {
@@ -349,7 +355,11 @@ export class HttpConnection {
   /** A request refused before dispatch: answer (status, reason) and close. */
   #reject(error: HttpParseError): void {
     this.#rejected = true;
-    this.#front.observer?.onRequestRejected(error.status, error.code, this.info);
+    try {
+      this.#front.observer?.onRequestRejected(error.status, error.code, this.info);
+    } catch (observerError) {
+      this.#front.internalError(observerError);
+    }
     this.#socket.write(buildRejection(error.status, error.message), 'latin1');
     this.#closeGracefully();
   }
@@ -421,7 +431,13 @@ export class HttpConnection {
   /** @internal `record` is null when nobody observes. */
   exchangeFinished(record: ExchangeRecord | null, now: number): void {
     this.#finishedAt = now;
-    if (record !== null) this.#front.observer?.onExchangeComplete(record);
+    if (record === null) return;
+    try {
+      this.#front.observer?.onExchangeComplete(record);
+    } catch (error) {
+      // An access log that throws must not surface inside the dispatcher's endResponse().
+      this.#front.internalError(error);
+    }
   }
 
   /**

@@ -280,6 +280,25 @@ describe('HttpFront over real sockets: protocol', () => {
     expect(errors).toHaveLength(1);
   });
 
+  it('survives an observer that throws: the response completes, the error is reported', async () => {
+    const thrower = {
+      onExchangeComplete(): void {
+        throw new Error('access log broke');
+      },
+      onRequestRejected(): void {
+        throw new Error('access log broke');
+      },
+    };
+    started = await startFront({}, { observer: thrower });
+    const client = await raw(started.port);
+    client.write(
+      'GET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /hello HTTP/1.1\r\nHost: a\r\n\r\nGET /x HTTP/1.1\r\n\r\n',
+    );
+    await client.waitForClose();
+    expect(splitResponses(client.text).map((r) => r.status)).toEqual([200, 200, 400]);
+    expect(started.errors.length).toBe(3);
+  });
+
   it('cuts the connection when a response is shorter than its content-length', async () => {
     const { port, observer } = await front();
     const client = new Client(`http://127.0.0.1:${port}`);
