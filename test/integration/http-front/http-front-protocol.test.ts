@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { Client } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpFront } from '../../../proxy/src/http/http-front.js';
@@ -83,6 +84,48 @@ describe('HttpFront over real sockets: protocol', () => {
     ]);
     expect(dispatcher.logs.map((l) => l.exchange.head.path)).toEqual(['/echo', '/hello', '/echo', '/error']);
     expect(client.closed).toBe(false);
+  });
+
+  it('answers random pipelined mixes written in random pieces, in order and complete', async () => {
+    const { port } = await front();
+    const request = fc.oneof(
+      fc.constant({ text: 'GET /hello HTTP/1.1\r\nHost: a\r\n\r\n', expect: 'Hello, World!' }),
+      fc.string({ maxLength: 200 }).map((body) => {
+        const bytes = Buffer.from(body, 'utf8').toString('latin1');
+        return {
+          text: `POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: ${bytes.length}\r\n\r\n${bytes}`,
+          expect: bytes,
+        };
+      }),
+      fc.array(fc.string({ minLength: 1, maxLength: 40 }), { maxLength: 4 }).map((pieces) => {
+        const chunks = pieces.map((p) => Buffer.from(p, 'utf8').toString('latin1'));
+        const body = chunks.map((c) => `${c.length.toString(16)}\r\n${c}\r\n`).join('');
+        return {
+          text: `POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n${body}0\r\n\r\n`,
+          expect: chunks.join(''),
+        };
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(request, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.integer({ min: 1, max: 97 }), { minLength: 1, maxLength: 5 }),
+        async (requests, sizes) => {
+          const client = await raw(port);
+          const input = Buffer.from(requests.map((r) => r.text).join(''), 'latin1');
+          for (let pos = 0, i = 0; pos < input.length; i++) {
+            const size = sizes[i % sizes.length];
+            client.write(input.subarray(pos, pos + size));
+            pos += size;
+            await new Promise((resolve) => setImmediate(resolve));
+          }
+          await waitFor(() => splitResponses(client.text).length === requests.length, 'every response');
+          expect(splitResponses(client.text).map((r) => r.body)).toEqual(requests.map((r) => r.expect));
+          client.destroy();
+        },
+      ),
+      { numRuns: 25, seed: 5 },
+    );
   });
 
   it('holds pipelined requests until the one in progress completes', async () => {
