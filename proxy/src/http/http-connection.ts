@@ -14,6 +14,8 @@ export interface FrontContext {
   readonly observer: ExchangeObserver | null;
   /** The front is closing: finish what is in flight, take nothing new. */
   readonly draining: boolean;
+  /** Exchanges dispatched and not finished, across connections (for the status page). */
+  activeExchanges: number;
   connectionClosed(connection: HttpConnection): void;
   internalError(error: unknown): void;
 }
@@ -344,6 +346,7 @@ export class HttpConnection {
     this.#exchange = exchange;
     this.#phase = IN_EXCHANGE;
     this.#drainedBytes = 0;
+    this.#front.activeExchanges++;
     try {
       this.#front.dispatcher.dispatch(exchange);
     } catch (error) {
@@ -431,6 +434,7 @@ export class HttpConnection {
   /** @internal `record` is null when nobody observes. */
   exchangeFinished(record: ExchangeRecord | null, now: number): void {
     this.#finishedAt = now;
+    this.#front.activeExchanges--;
     if (record === null) return;
     try {
       this.#front.observer?.onExchangeComplete(record);

@@ -19,7 +19,7 @@ export interface HttpFrontConfig {
   readonly onInternalError?: (error: unknown) => void;
 }
 
-/** Where to listen: TCP host and port (port 0 = any free port), or a Unix socket path. */
+/** Where to listen: TCP host (default 127.0.0.1; '0.0.0.0' or '::' for every interface) and port (0 = any free port), or a Unix socket path. */
 export type HttpFrontListenTarget =
   { readonly host?: string; readonly port: number } | { readonly path: string };
 
@@ -38,6 +38,7 @@ function defaultInternalError(error: unknown): void {
 /** What the connections of one front share (FrontContext), kept apart from the front's own lifecycle. */
 class FrontState implements FrontContext {
   draining = false;
+  activeExchanges = 0;
 
   constructor(
     readonly options: Readonly<HttpFrontOptions>,
@@ -115,6 +116,11 @@ export class HttpFront {
   /** Open client connections. */
   get connectionCount(): number {
     return this.#connections.size;
+  }
+
+  /** Exchanges dispatched and not finished yet (requests in flight). */
+  get exchangeCount(): number {
+    return this.#context.activeExchanges;
   }
 
   /** Client connections accepted since the front started. */

@@ -243,14 +243,22 @@ describe('HttpFront over real sockets: flow control and lifecycle', () => {
     started = null;
   });
 
-  it('counts connections', async () => {
-    const { port, front: f } = await front();
+  it('counts connections and exchanges in flight', async () => {
+    const { port, front: f, dispatcher } = await front();
     const a = await raw(port);
     const b = await raw(port);
     await waitFor(() => f.connectionCount === 2, 'two connections');
+    a.write('GET /hold HTTP/1.1\r\nHost: a\r\n\r\n');
+    await waitFor(() => f.exchangeCount === 1, 'one exchange in flight');
+    dispatcher.release(dispatcher.held[0]);
+    await a.waitForText('released');
+    expect(f.exchangeCount).toBe(0);
+    b.write('GET /hold HTTP/1.1\r\nHost: a\r\n\r\n');
+    await waitFor(() => f.exchangeCount === 1, 'one exchange in flight again');
     a.destroy();
     b.destroy();
     await waitFor(() => f.connectionCount === 0, 'no connections');
+    expect(f.exchangeCount).toBe(0);
     expect(f.acceptedCount).toBe(2);
   });
 });
