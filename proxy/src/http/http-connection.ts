@@ -237,7 +237,8 @@ export class HttpConnection {
         case WAIT_HEAD: {
           const input = this.#input;
           if (input === null) {
-            if (this.#clientEnded) this.#closeGracefully();
+            // Nothing more is coming (FIN) or wanted (the front closes): a partial head may still finish.
+            if (this.#clientEnded || (this.mustClose && !parser.headPending)) this.#closeGracefully();
             return;
           }
           let event;
@@ -281,8 +282,9 @@ export class HttpConnection {
               exchange.deliverBody(parser.body);
             }
           } else if (event === ParseEvent.END) {
-            if (draining) this.#nextRequest();
-            else exchange.deliverEnd(parser.trailers);
+            if (!draining) exchange.deliverEnd(parser.trailers);
+            else if (this.mustClose) this.#closeGracefully();
+            else this.#nextRequest();
           } else {
             if (this.#clientEnded) {
               // The body was cut short by the client's FIN.

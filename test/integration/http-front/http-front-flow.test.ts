@@ -231,6 +231,20 @@ describe('HttpFront over real sockets: flow control and lifecycle', () => {
     started = null;
   });
 
+  it('graceful close during a drain: the connection closes once the unread body is read', async () => {
+    const { port, front: f } = await front();
+    const client = await raw(port);
+    client.write('POST /early HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n0123456789');
+    await client.waitForText('401');
+    const closed = f.close({ graceMs: 20_000 });
+    await sleep(20);
+    expect(client.closed || client.ended).toBe(false);
+    client.write('x'.repeat(990));
+    await client.waitForClose(5000);
+    await closed;
+    started = null;
+  });
+
   it('refuses new connections once closing', async () => {
     const { port, front: f } = await front();
     const busy = await raw(port);
