@@ -260,7 +260,8 @@ export class HttpConnection {
         case DRAIN_BODY: {
           const exchange = this.#exchange as HttpExchange;
           const draining = this.#phase === DRAIN_BODY;
-          if (!draining && !exchange.readsBody) return;
+          // Past this request's END the bytes belong to the next request: never parse them here.
+          if (parser.awaitingHead || (!draining && !exchange.readsBody)) return;
           let event;
           try {
             event = parser.execute(this.#input ?? EMPTY, this.#inputPos);

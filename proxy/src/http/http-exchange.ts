@@ -223,7 +223,12 @@ export class HttpExchange implements Exchange {
 
   /** @internal The body is complete. */
   deliverEnd(trailers: HeaderPairs | null): void {
-    if (this.#req === REQ_DISCARDED) return;
+    if (this.#req === REQ_DISCARDED) {
+      // The dropped body is complete: stop reading for this exchange (what follows is the next
+      // request), and tell no one (the dispatcher gave the body up).
+      this.#req = REQ_ENDED;
+      return;
+    }
     this.#req = REQ_ENDED;
     (this.handler as ExchangeHandler).onRequestEnd(trailers);
   }

@@ -137,6 +137,7 @@ class BigResponseHandler extends LoggingHandler {
  *   /short          content-length 10 but 3 bytes (a framing violation)
  *   /ws             switches to a tunnel when the client asked to upgrade
  *   /ws-refuse      an upgrade request held, to be answered without switching
+ *   /discard-hold   discards the body at once, holds the exchange
  *   /throw          dispatch() throws
  */
 export class TestDispatcher implements Dispatcher {
@@ -217,6 +218,12 @@ export class TestDispatcher implements Dispatcher {
           ['upgrade', exchange.head.upgrade],
           ['connection', 'upgrade'],
         ]);
+        return;
+      case '/discard-hold':
+        // Discards the body at once and answers later: the drop happens during the exchange.
+        exchange.handler = new LoggingHandler(exchange, log);
+        exchange.discardRequestBody();
+        this.held.push(log);
         return;
       case '/ws-refuse':
         // An upgrade request the upstream answers normally (SPEC §13.3): started, held, answered later.

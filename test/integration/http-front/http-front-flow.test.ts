@@ -128,6 +128,21 @@ describe('HttpFront over real sockets: flow control and lifecycle', () => {
     expect(dispatcher.logs[0].body).toHaveLength(0);
   });
 
+  it('a body discarded while the exchange runs does not swallow the next pipelined request', async () => {
+    const { port, dispatcher } = await front();
+    const client = await raw(port);
+    client.write(
+      'POST /discard-hold HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhelloGET /hello HTTP/1.1\r\nHost: a\r\n\r\n',
+    );
+    await waitFor(() => dispatcher.held.length === 1, 'the held exchange');
+    await sleep(30);
+    dispatcher.release(dispatcher.held[0], 'done');
+    await client.waitForText('Hello, World!');
+    expect(splitResponses(client.text).map((r) => r.body)).toEqual(['done', 'Hello, World!']);
+    expect(dispatcher.held[0].body).toHaveLength(0);
+    expect(dispatcher.held[0].ended).toBe(false);
+  });
+
   it('early response: a body over maxDiscardBytes closes the connection after the response', async () => {
     const { port } = await front({ maxDiscardBytes: 1000, maxBodyBytes: 0 });
     const client = await raw(port);
