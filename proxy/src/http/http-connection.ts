@@ -581,7 +581,7 @@ export class HttpConnection {
       case IN_EXCHANGE:
       case DRAIN_BODY: {
         const exchange = this.#exchange as HttpExchange;
-        const reading = this.#phase === DRAIN_BODY || (exchange.readsBody && !exchange.requestEnded);
+        const reading = this.#phase === DRAIN_BODY || exchange.bodyTimed;
         if (!reading || this.#reads !== this.#sweepReads) {
           this.#sweepReads = this.#reads;
           this.#bodySince = now;

@@ -159,12 +159,17 @@ export class HttpExchange implements Exchange {
   discardRequestBody(): void {
     if (this.#done || this.#req === REQ_ENDED || this.#req === REQ_DISCARDED || this.#req === REQ_TUNNEL)
       return;
-    const neverSent = this.#req === REQ_WAITING && this.head.expectContinue && !this.#continueSent;
-    this.#req = REQ_DISCARDED;
     this.#paused = false;
-    // The client waits for 100 Continue before sending the body, and will not get one: after this
-    // response its next bytes could be a body or a request. Only closing is unambiguous.
-    if (neverSent) this.#closeAfter = true;
+    if (this.#req === REQ_WAITING && this.head.expectContinue && !this.#continueSent) {
+      // The client waits for 100 Continue before sending its body and will not get one: there is
+      // nothing to read, and after this response its next bytes could be a body or a request. Only
+      // closing is unambiguous.
+      this.#req = REQ_ENDED;
+      this.#closeAfter = true;
+      this.#conn.readingChanged();
+      return;
+    }
+    this.#req = REQ_DISCARDED;
     this.#conn.bodyReadStarted();
   }
 
@@ -190,9 +195,13 @@ export class HttpExchange implements Exchange {
     return this.#req === REQ_TUNNEL && !this.#paused && !this.#done;
   }
 
-  /** @internal */
-  get requestEnded(): boolean {
-    return this.#req === REQ_ENDED;
+  /**
+   * @internal The body timeout applies: the dispatcher is reading the body. Not while it paused it,
+   * and not for a body it gave up (a stalled discarded body must not fail the exchange: the
+   * connection closes after the response instead).
+   */
+  get bodyTimed(): boolean {
+    return this.#req === REQ_STREAMING && !this.#paused && !this.#upgradeHold && !this.#done;
   }
 
   /** @internal */

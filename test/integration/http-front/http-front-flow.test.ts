@@ -143,6 +143,26 @@ describe('HttpFront over real sockets: flow control and lifecycle', () => {
     expect(dispatcher.held[0].ended).toBe(false);
   });
 
+  it('a discarded body never trips the body timeout: not when the client waits for a 100, not when it stalls', async () => {
+    const { port, dispatcher } = await front({ bodyTimeoutMs: 100 });
+    const waiting = await raw(port);
+    waiting.write(
+      'POST /discard-hold HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n',
+    );
+    const stalled = await raw(port);
+    stalled.write('POST /discard-hold HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789');
+    await waitFor(() => dispatcher.held.length === 2, 'two held exchanges');
+    await sleep(400);
+    expect(dispatcher.held.map((l) => l.aborted)).toEqual([null, null]);
+    expect(waiting.text + stalled.text).toBe('');
+    for (const log of dispatcher.held) dispatcher.release(log, 'done');
+    await waiting.waitForClose();
+    expect(waiting.text).not.toContain('100 Continue');
+    expect(splitResponses(waiting.text)[0].headers.get('connection')).toBe('close');
+    await stalled.waitForText('done');
+    expect(splitResponses(stalled.text)[0].status).toBe(200);
+  });
+
   it('early response: a body over maxDiscardBytes closes the connection after the response', async () => {
     const { port } = await front({ maxDiscardBytes: 1000, maxBodyBytes: 0 });
     const client = await raw(port);
