@@ -436,6 +436,23 @@ function validFrames(): ValidVector[] {
       ),
       f('HEALTH', 0, 0, { loop_lag_ms: 1.5 }),
     ),
+    decodeOnly(
+      'health-invalid-values-ignored',
+      '§12.2',
+      'rss as a str, requests negative, uptime_s NaN: each field that is not a non-negative finite number is ignored, heap_used kept',
+      rawFrame(
+        FrameType.HEALTH,
+        0,
+        0,
+        mp.map([
+          ['rss', mp.str('1')],
+          ['requests', mp.raw('ff')],
+          ['uptime_s', mp.raw('cb7ff8000000000000')],
+          ['heap_used', mp.uint(1024)],
+        ]),
+      ),
+      f('HEALTH', 0, 0, { heap_used: 1024 }),
+    ),
   );
   return vectors;
 }
@@ -676,6 +693,13 @@ function errorVectors(): ErrorVector[] {
     'BAD_PAYLOAD',
     'body_length as ext 8',
     request(mp.map(replaced(env, 'body_length', mp.ext(5, mp.raw('00'))))),
+  );
+  add(
+    'request-client-port-out-of-range',
+    '§7.2',
+    'BAD_PAYLOAD',
+    'client_port 65536 is outside 0…65535',
+    request(mp.map(replaced(env, 'client_port', mp.uint(65536)))),
   );
   add(
     'request-nesting-17',
@@ -1174,7 +1198,6 @@ function errorVectors(): ErrorVector[] {
     ]),
   );
   const health = (entries: Entries) => rawFrame(FrameType.HEALTH, 0, 0, mp.map(entries));
-  add('health-rss-as-str', '§12.2', 'BAD_PAYLOAD', 'rss must be a number', health([['rss', mp.str('1')]]));
   add(
     'health-ext',
     '§12.2',

@@ -105,14 +105,6 @@ function optionalUint(map: Plain, key: string, what: string, code: ErrorCodeName
   return value;
 }
 
-function optionalNumber(map: Plain, key: string, what: string): number | undefined {
-  const value = map[key];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value))
-    bad('BAD_PAYLOAD', `${what}.${key}`, `expected a number, got ${describe(value)}`);
-  return value;
-}
-
 function optionalString(map: Plain, key: string, what: string, code: ErrorCodeName): string | undefined {
   const value = map[key];
   if (value === undefined || value === null) return undefined;
@@ -306,9 +298,10 @@ export function encodeHealth(health: Health): Buffer {
 export function decodeHealth(payload: Buffer): Health {
   const map = decodeMap(payload, 'health');
   const health: Health = {};
+  // SPEC §12.2: a field that is not a non-negative finite number is ignored, not an error.
   for (const [field, key] of HEALTH_KEYS) {
-    const value = optionalNumber(map, key, 'health');
-    if (value !== undefined) health[field] = value;
+    const value = map[key];
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) health[field] = value;
   }
   return health;
 }

@@ -206,12 +206,14 @@ export function decodeEnviron(payload: Buffer): Environ {
         break;
       case 8:
         env.clientPort = reader.readUint('environ.client_port');
+        if (env.clientPort > 65535) reader.fail('environ.client_port', `${env.clientPort} is not in 0…65535`);
         break;
       case 9:
         env.serverAddr = reader.readStr('environ.server_addr');
         break;
       case 10:
         env.serverPort = reader.readUint('environ.server_port');
+        if (env.serverPort > 65535) reader.fail('environ.server_port', `${env.serverPort} is not in 0…65535`);
         break;
       case 11:
         env.serverName = reader.readStr('environ.server_name');

@@ -43,9 +43,9 @@ export const environ: fc.Arbitrary<Environ> = fc.record({
   headers: headerPairs(),
   scheme: fc.constantFrom('http', 'https'),
   clientAddr: text(40),
-  clientPort: uint,
+  clientPort: fc.nat(65535),
   serverAddr: text(40),
-  serverPort: uint,
+  serverPort: fc.nat(65535),
   serverName: text(),
   // At most 200 UTF-8 bytes (SPEC §15): 50 code points of at most 4 bytes.
   requestId: text(50),

@@ -414,6 +414,8 @@ class Connection:
                 self.state = _AWAIT_AUTH
             return
         # _AWAIT_AUTH: only AUTH, GOAWAY, PING and PONG may come before the proxy's proof.
+        if frame_type == HELLO:
+            raise ProtocolError(ErrorCode.HANDSHAKE_ERROR, "a second HELLO (SPEC §5.1)")
         if frame_type == AUTH:
             secret = self.settings.secret
             assert secret is not None

@@ -33,6 +33,7 @@ REQUIRED_KEYS = (
     "request_id",
     "body_length",
 )
+MAX_SAFE_UINT = 2**53 - 1  # SPEC §14.2
 KNOWN_KEYS = frozenset(REQUIRED_KEYS) | {"script_name", "upgrade"}
 
 # Header name → environ key. Names are lowercase tokens (SPEC §7.2, §7.3): bytes.upper() touches
@@ -130,11 +131,11 @@ def build_environ(fields: dict[str, Any], base: dict[str, Any]) -> dict[str, Any
         _expect(server_addr, str, "server_addr")
         _expect(server_name, str, "server_name")
         _expect(request_id, str, "request_id")
-    if type(client_port) is not int or client_port < 0:
-        raise _bad("client_port", f"expected a uint, got {describe(client_port)}")
-    if type(server_port) is not int or server_port < 0:
-        raise _bad("server_port", f"expected a uint, got {describe(server_port)}")
-    if body_length is not None and (type(body_length) is not int or body_length < 0):
+    if type(client_port) is not int or not 0 <= client_port <= 65535:
+        raise _bad("client_port", f"expected a uint in 0…65535, got {describe(client_port)}")
+    if type(server_port) is not int or not 0 <= server_port <= 65535:
+        raise _bad("server_port", f"expected a uint in 0…65535, got {describe(server_port)}")
+    if body_length is not None and (type(body_length) is not int or not 0 <= body_length <= MAX_SAFE_UINT):
         raise _bad("body_length", f"expected a uint or nil, got {describe(body_length)}")
     if len(request_id) > MAX_REQUEST_ID_BYTES // 4 and len(request_id.encode()) > MAX_REQUEST_ID_BYTES:
         raise _bad("request_id", f"longer than {MAX_REQUEST_ID_BYTES} bytes")
@@ -159,10 +160,10 @@ def build_environ(fields: dict[str, Any], base: dict[str, Any]) -> dict[str, Any
 
     environ = base.copy()
     environ["REQUEST_METHOD"] = method
-    if script_name:
+    # SPEC §7.2: script_name counts only as a prefix of path that ends at a '/' or at its end.
+    if script_name and path.startswith(script_name) and path[len(script_name) : len(script_name) + 1] in (b"", b"/"):
         environ["SCRIPT_NAME"] = decode_path(script_name)
-        if path.startswith(script_name):
-            path = path[len(script_name) :]
+        path = path[len(script_name) :]
     environ["PATH_INFO"] = decode_path(path)
     environ["QUERY_STRING"] = query.decode("latin-1")
     environ["REQUEST_URI"] = target.decode("latin-1")

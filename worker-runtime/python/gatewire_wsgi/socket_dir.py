@@ -96,7 +96,10 @@ def clean_stale(directory: str, name: str, keep: frozenset[int] = frozenset()) -
         if pid in keep or pid == os.getpid():
             continue
         path = os.path.join(directory, entry)
-        stale = not pid_alive(pid) or (match is not None and refuses_connections(path))
+        # SPEC §16: a socket is stale only when connecting is refused; its pid may belong to a live
+        # process in another container sharing the directory. Temp files are never connectable, so
+        # for them the pid check is all there is.
+        stale = refuses_connections(path) if match is not None else not pid_alive(pid)
         if stale:
             try:
                 os.unlink(path)
