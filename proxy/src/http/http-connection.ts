@@ -96,6 +96,7 @@ export class HttpConnection {
   #rejected = false;
   #flushAfterLoop: HttpExchange | null = null;
   #corked = false;
+  #waitingForDrain = false;
 
   constructor(front: FrontContext, socket: Socket, info: ClientConnectionInfo, now: number) {
     this.#front = front;
@@ -185,6 +186,10 @@ export class HttpConnection {
   };
 
   #onDrain = (): void => {
+    if (this.#waitingForDrain) {
+      this.#waitingForDrain = false;
+      this.process();
+    }
     const exchange = this.#exchange;
     if (exchange === null) return;
     try {
@@ -239,6 +244,13 @@ export class HttpConnection {
           if (input === null) {
             // Nothing more is coming (FIN) or wanted (the front closes): a partial head may still finish.
             if (this.#clientEnded || (this.mustClose && !parser.headPending)) this.#closeGracefully();
+            return;
+          }
+          if (this.#socket.writableNeedDrain) {
+            // The client is not reading what we answered: take no further request until it does
+            // (nginx does not read the next pipelined request either), so output stays bounded
+            // even when a dispatcher ignores backpressure. 'drain' resumes.
+            this.#waitingForDrain = true;
             return;
           }
           let event;

@@ -133,6 +133,7 @@ class BigResponseHandler extends LoggingHandler {
  *   /hold-body      starts the body and holds the exchange (body timeout, client abort)
  *   /pause          starts the body and pauses it at once (request backpressure)
  *   /big?n=BYTES    a large response with backpressure
+ *   /blob?n=BYTES   a large response in one write, ended at once (ignores backpressure)
  *   /hints          103 Early Hints, then 204
  *   /short          content-length 10 but 3 bytes (a framing violation)
  *   /ws             switches to a tunnel when the client asked to upgrade
@@ -198,6 +199,14 @@ export class TestDispatcher implements Dispatcher {
         );
         exchange.handler = handler;
         handler.start();
+        return;
+      }
+      case '/blob': {
+        // One write of n bytes, ended at once whatever writeResponseBody returns.
+        const size = Number(new URLSearchParams(exchange.head.query).get('n'));
+        exchange.writeResponseHead(200, '', [['content-length', String(size)]]);
+        exchange.writeResponseBody(Buffer.alloc(size, 0x62));
+        exchange.endResponse(null);
         return;
       }
       case '/hints':

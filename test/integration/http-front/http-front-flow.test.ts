@@ -87,6 +87,24 @@ describe('HttpFront over real sockets: flow control and lifecycle', () => {
     expect(log.drains).toBeGreaterThan(0);
   });
 
+  it('pipelined requests from a client that does not read wait: output stays bounded', async () => {
+    const { port, dispatcher } = await front();
+    const client = await raw(port);
+    client.socket.pause();
+    const count = 300;
+    client.write('GET /blob?n=65536 HTTP/1.1\r\nHost: a\r\n\r\n'.repeat(count));
+    await waitFor(() => dispatcher.logs.length > 0, 'the first exchange');
+    await sleep(300);
+    // 300 x 64 KiB would be 19 MiB queued in the front; it answers only what the socket takes.
+    expect(dispatcher.logs.length).toBeLessThan(count / 2);
+    let received = 0;
+    client.socket.removeAllListeners('data');
+    client.socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    client.socket.resume();
+    await waitFor(() => received >= count * 65_536, 'every response', 30_000);
+    expect(dispatcher.logs.length).toBe(count);
+  });
+
   it('request backpressure: pauseRequestBody stops reading the socket; resume delivers everything', async () => {
     const { port, dispatcher } = await front({ maxBodyBytes: 0 });
     const client = await raw(port);
