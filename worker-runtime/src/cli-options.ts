@@ -34,7 +34,7 @@ Where to listen (one of):
 
 Options:
   <app>                   path of the app module (env GATEWIRE_APP)
-  --name NAME             label in socket names and logs, [A-Za-z0-9_-] (default: app file name)
+  --name NAME             label in socket names and logs, [A-Za-z0-9_-] (default: <app file name>-<hostname>)
   --processes N           worker processes (default ${DEFAULTS.processes})
   --concurrency N         max_streams advertised per connection (default ${DEFAULTS.concurrency})
   --max-requests N        recycle a process after N requests (default 0: never)

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { basename, extname, resolve } from 'node:path';
 import { Limits } from '@gatewire/protocol';
 import { WorkerError } from './errors.js';
@@ -137,14 +138,24 @@ const KNOWN_KEYS = new Set<string>([
   'maxFrameSize',
 ]);
 
-/** The default socket label for an app file: its base name, reduced to `[A-Za-z0-9_-]`. */
-export function defaultName(app: string): string {
+/**
+ * The default socket label for an app file: its base name and the host name, reduced to
+ * `[A-Za-z0-9_-]`. The host part keeps names unique when containers share a socket volume and
+ * their pids repeat (SPEC §16).
+ */
+export function defaultName(app: string, host = hostname()): string {
   let stem = basename(app, extname(app));
   if (stem === 'index' || stem === 'app' || stem === 'main' || stem === 'server') {
     stem = basename(resolve(app, '..'));
   }
-  const cleaned = stem.replace(/[^A-Za-z0-9_-]+/g, '-').replace(/^-+|-+$/g, '');
-  return cleaned === '' ? 'app' : cleaned;
+  const label = (text: string, max: number) =>
+    text
+      .replace(/[^A-Za-z0-9_-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, max);
+  const appLabel = label(stem, 32) || 'app';
+  const hostLabel = label(host, 24);
+  return hostLabel === '' ? appLabel : `${appLabel}-${hostLabel}`;
 }
 
 function invalid(what: string, problem: string): never {

@@ -10,6 +10,7 @@ import { ErrorCode, FrameType } from '@gatewire/protocol';
 import { ProtocolClient } from './support/protocol-client.js';
 import { RawSession } from './support/raw-session.js';
 import { freshTempDir } from './support/temp-dir.js';
+import { hostLabel } from './support/host-label.js';
 import { sleep, waitFor } from './support/wait.js';
 import { FIXTURE_APPS, ROOT, WorkerHarness, stopAllWorkers } from './support/worker-harness.js';
 
@@ -51,7 +52,7 @@ describe('single-process mode', () => {
     const ready = worker.events('ready')[0];
     expect(ready).toMatchObject({ address: `unix:${path}`, mode: 'single', pid: worker.pid });
     const c = await client(path);
-    expect(c.peerHello).toMatchObject({ name: 'basic', pid: worker.pid });
+    expect(c.peerHello).toMatchObject({ name: `basic-${hostLabel}`, pid: worker.pid });
     const result = await c.request({ path: '/env', requestId: 'abc' }).result();
     expect(JSON.parse(result.body.toString())).toMatchObject({
       requestId: 'abc',

@@ -11,6 +11,7 @@ import { SocketDirPool } from './support/socket-dir-pool.js';
 import { freshTempDir } from './support/temp-dir.js';
 import { sleep, waitFor } from './support/wait.js';
 import { FIXTURE_APPS, WorkerHarness, socketsIn, stopAllWorkers } from './support/worker-harness.js';
+import { hostLabel } from './support/host-label.js';
 
 const BASIC = join(FIXTURE_APPS, 'basic.ts');
 const cleanups: Array<() => void> = [];
@@ -62,7 +63,7 @@ describe('supervisor', () => {
     const sockets = socketsIn(dir);
     expect(sockets).toHaveLength(2);
     const pids = master.childPids();
-    expect(sockets.sort()).toEqual(pids.map((pid) => join(dir, `basic.${pid}.sock`)).sort());
+    expect(sockets.sort()).toEqual(pids.map((pid) => join(dir, `basic-${hostLabel}.${pid}.sock`)).sort());
     expect(new Set(await Promise.all(sockets.map(pidAt)))).toEqual(new Set(pids));
     expect(master.events('start')[0]).toMatchObject({ processes: 2, role: 'supervisor' });
   });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HELP_TEXT, parseCommandLine } from '@gatewire/worker';
+import { hostLabel } from '../../integration/worker/support/host-label.js';
 
 function run(args: string[], env: Record<string, string> = {}) {
   const command = parseCommandLine(args, env);
@@ -39,7 +40,7 @@ describe('parseCommandLine', () => {
       'json',
     ]);
     expect(config).toMatchObject({
-      name: 'hello',
+      name: `hello-${hostLabel}`,
       listen: { kind: 'socket-dir', dir: '/run/gw' },
       processes: 3,
       concurrency: 64,
@@ -61,7 +62,7 @@ describe('parseCommandLine', () => {
     expect(config.app).toBe('/srv/app.ts');
     expect(config.listen).toEqual({ kind: 'socket', path: '/tmp/one.sock' });
     expect(config.processes).toBe(1);
-    expect(config.name).toBe('srv');
+    expect(config.name).toBe(`srv-${hostLabel}`);
   });
 
   it('requires GATEWIRE_SECRET for TCP and parses the address', () => {

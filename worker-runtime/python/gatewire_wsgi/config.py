@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -58,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--tcp", metavar="tcp://HOST:PORT", help="TCP; requires $GATEWIRE_SECRET")
     parser.add_argument("--processes", type=int, default=1, metavar="N", help="worker processes (default 1)")
     parser.add_argument("--threads", type=int, default=1, metavar="M", help="request threads per process (default 1)")
-    parser.add_argument("--name", help="app name in socket file names and HELLO (default: the app's package)")
+    parser.add_argument("--name", help="app name in socket file names and HELLO (default: <the app's package>-<hostname>)")
     parser.add_argument("--chdir", metavar="DIR", help="change to DIR and import the app from there")
     parser.add_argument(
         "--max-requests", type=int, default=0, metavar="N", help="recycle a process after N requests (0: never)"
@@ -85,10 +86,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def default_name(app: str) -> str:
+def default_name(app: str, host: str | None = None) -> str:
+    """The app's package and the host name (SPEC §16: unique per container sharing a socket volume)."""
     package = app.partition(":")[0].split(".")[0]
-    name = re.sub(r"[^A-Za-z0-9_-]", "-", package)
-    return name or "app"
+    app_label = re.sub(r"[^A-Za-z0-9_-]+", "-", package).strip("-")[:32] or "app"
+    host_label = re.sub(r"[^A-Za-z0-9_-]+", "-", socket.gethostname() if host is None else host).strip("-")[:24]
+    return f"{app_label}-{host_label}" if host_label else app_label
 
 
 def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:

@@ -18,6 +18,7 @@ from typing import Callable
 import gwclient as g
 from conftest import APPS, WorkerProcess, wait_until
 from gwclient import ProxyClient, make_environ
+from gatewire_wsgi.config import default_name
 
 Spawn = Callable[..., WorkerProcess]
 SOCKET_NAME = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)\.(?P<pid>\d+)\.sock$")
@@ -65,11 +66,11 @@ def test_one_socket_per_process(spawn: Spawn, short_dir: Callable[[], str]) -> N
 def test_stale_sockets_of_dead_processes_are_removed(spawn: Spawn, short_dir: Callable[[], str]) -> None:
     directory = short_dir()
     gone = dead_pid()
-    stale = os.path.join(directory, f"testapp.{gone}.sock")
+    stale = os.path.join(directory, f"{default_name('testapp')}.{gone}.sock")
     leftover = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     leftover.bind(stale)
     leftover.close()
-    temp = os.path.join(directory, f".testapp.{gone}.sock.{gone}.tmp")
+    temp = os.path.join(directory, f".{default_name('testapp')}.{gone}.sock.{gone}.tmp")
     Path(temp).touch()
     other_app = os.path.join(directory, f"otherapp.{gone}.sock")
     Path(other_app).touch()

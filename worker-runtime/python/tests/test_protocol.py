@@ -15,6 +15,7 @@ import pytest
 import gwclient as g
 from conftest import WorkerProcess, wait_until
 from gwclient import ProxyClient, frame, make_environ, pack, proxy_hello, unpack
+from gatewire_wsgi.config import default_name
 
 Shared = tuple[WorkerProcess, str]
 
@@ -62,7 +63,7 @@ def test_worker_sends_preface_and_hello_without_waiting(shared_worker: Shared) -
         assert set(fields[b"features"]) >= {b"trailers", b"health"}
         assert 16 <= len(fields[b"nonce"]) <= 64
         assert fields[b"pid"] == worker.pid
-        assert fields[b"name"] == b"testapp"
+        assert fields[b"name"] == default_name("testapp").encode()
         assert b"auth" not in fields  # Unix socket, no GATEWIRE_SECRET
         # wire types: nonce is bin, role/server str (raw=True keeps both as bytes, so check the bytes)
         assert b"\xa5nonce\xc4" in hello.payload
