@@ -76,7 +76,8 @@ export class GatewireProxy {
     this.accessLog = new AccessLog(options.logger, config.log.access);
     this.front = new HttpFront({
       dispatcher: this.dispatcher,
-      observer: this.accessLog,
+      // No observer without an access log: the front then builds no record per request.
+      observer: config.log.access ? this.accessLog : null,
       options: config.http,
       onInternalError: (error) => this.#log.error({ err: error }, 'internal error in the HTTP front'),
     });
@@ -143,6 +144,7 @@ export class GatewireProxy {
     for (const upstream of this.#upstreams.values())
       for (const discovery of upstream.discoveries) discovery.stop();
     await Promise.all([...this.#upstreams.values()].map((upstream) => upstream.group.close()));
+    this.dispatcher.close();
     this.#state = 'closed';
     this.#log.info('upstreams closed');
   }
@@ -154,6 +156,7 @@ export class GatewireProxy {
       for (const discovery of upstream.discoveries) discovery.stop();
       upstream.group.destroy();
     }
+    this.dispatcher.close();
     this.#state = 'closed';
   }
 }

@@ -3,6 +3,7 @@ import { PROXY_ERRORS } from '../errors/proxy-error.js';
 import type { Dispatcher, Exchange } from '../http/exchange.js';
 import { serverNameOf } from './environ-builder.js';
 import { ProxiedRequest, type RequestContext, type UpstreamRoute } from './proxied-request.js';
+import { RequestSweep, sweepIntervalFor } from './request-sweep.js';
 import type { RouteMatch, Router } from './router.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 
@@ -45,6 +46,8 @@ export class GatewireDispatcher implements Dispatcher, RequestContext {
   readonly tempDir: string;
   readonly logger: Logger;
   readonly #router: Router<RouteTarget>;
+  /** The upstream timeouts of every request in flight, on one interval. */
+  readonly #sweep: RequestSweep;
   #inFlight = 0;
   #idleWaiters: Array<() => void> = [];
   #closing = false;
@@ -61,6 +64,7 @@ export class GatewireDispatcher implements Dispatcher, RequestContext {
     this.bufferMaxBytes = options.bufferMaxBytes;
     this.tempDir = options.tempDir;
     this.logger = options.logger;
+    this.#sweep = new RequestSweep(sweepIntervalFor(options.responseTimeoutMs, options.tunnelIdleTimeoutMs));
   }
 
   /** Upstream requests not yet finished. */
@@ -95,10 +99,13 @@ export class GatewireDispatcher implements Dispatcher, RequestContext {
       return;
     }
     this.#inFlight++;
-    new ProxiedRequest(exchange, target.route, this).start();
+    const request = new ProxiedRequest(exchange, target.route, this);
+    this.#sweep.add(request);
+    request.start();
   }
 
-  requestFinished(_request: ProxiedRequest): void {
+  requestFinished(request: ProxiedRequest): void {
+    this.#sweep.remove(request);
     this.#inFlight--;
     if (this.#inFlight === 0 && this.#idleWaiters.length > 0) {
       const waiters = this.#idleWaiters;
@@ -110,6 +117,11 @@ export class GatewireDispatcher implements Dispatcher, RequestContext {
   /** New exchanges are answered 503 from now on (the front stops accepting separately). */
   stopAccepting(): void {
     this.#closing = true;
+  }
+
+  /** Stops the timeout sweep (the proxy has closed). */
+  close(): void {
+    this.#sweep.close();
   }
 
   /** Resolves when no upstream request is in flight. */

@@ -8,6 +8,7 @@ import type { WorkerConnection } from '../upstream/worker-connection.js';
 import type { WorkerEndpoint } from '../upstream/worker-endpoint.js';
 import type { StreamFailure, StreamListener, WorkerStream } from '../upstream/worker-stream.js';
 import { BodySpool, type SpoolSink } from './body-spool.js';
+import type { SweepNode } from './request-sweep.js';
 import { buildEnviron } from './environ-builder.js';
 import { resolveForwarding, type Forwarding } from './forwarded-headers.js';
 import { stripResponseHopByHop } from './hop-by-hop.js';
@@ -47,26 +48,25 @@ export interface RequestContext {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** Request body chunks at least this long are copied when held past onRequestBody (the encoder copies smaller ones). */
-const COPY_THRESHOLD = 4096;
 const SPOOL_READ_SIZE = 64 * 1024;
-
-function onUpstreamTimer(request: ProxiedRequest): void {
-  request.upstreamTimerFired();
-}
 
 /**
  * One request on its way to a worker and back: the ExchangeHandler the front talks to, the
- * StreamListener the worker connection talks to, the waiter the group queues, and the sink of its
- * body spools. All per-request state lives here (STYLE #1): no closures per request.
+ * StreamListener the worker connection talks to, the waiter the group queues, the node the
+ * dispatcher's timeout sweep checks, and the sink of its body spools. All per-request state lives
+ * here (STYLE #1): no closures and no timers per request.
  */
-export class ProxiedRequest implements ExchangeHandler, StreamListener, UpstreamWaiter, SpoolSink {
+export class ProxiedRequest implements ExchangeHandler, StreamListener, UpstreamWaiter, SpoolSink, SweepNode {
   // QueueNode / UpstreamWaiter
   queuePrev: QueueNode | null = null;
   queueNext: QueueNode | null = null;
   queued = false;
   queueTimer: NodeJS.Timeout | null = null;
   readonly needsUpgrade: boolean;
+  // SweepNode (the dispatcher's RequestSweep)
+  sweepPrev: SweepNode | null = null;
+  sweepNext: SweepNode | null = null;
+  swept = false;
 
   readonly exchange: Exchange;
   readonly #route: UpstreamRoute;
@@ -86,8 +86,12 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   #requestTrailers: HeaderPairs | null = null;
   /** The request's END_STREAM went to the current worker. */
   #requestSent = false;
-  /** Client bytes not yet sent for lack of credit (streaming mode). */
-  #pending: Buffer[] = [];
+  /**
+   * Client bytes not yet sent for lack of credit (streaming mode); null until needed. The front's
+   * body chunks are views into socket buffers it never reuses (exchange.ts), so they are held as
+   * they are, never copied.
+   */
+  #pending: Buffer[] | null = null;
   #pendingBytes = 0;
   #clientPaused = false;
   /** Body bytes sent to any worker: once non-zero a streamed body cannot be replayed. */
@@ -107,9 +111,14 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   #responseTrailers: HeaderPairs | null = null;
   #workerDone = false;
 
-  // upstream timeout
-  #timer: NodeJS.Timeout | null = null;
-  #lastActivity = 0;
+  // upstream timeout, checked by the dispatcher's sweep (no timer per request)
+  /** The clock runs: a worker is assigned and has not finished. */
+  #timed = false;
+  /** Bumped on every upstream event (no clock read on the hot path). */
+  #activity = 0;
+  /** #activity as the last sweep (or the arming) saw it, and since when it has not moved. */
+  #sweptActivity = 0;
+  #idleSince = 0;
 
   constructor(exchange: Exchange, route: UpstreamRoute, ctx: RequestContext) {
     this.exchange = exchange;
@@ -236,17 +245,16 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     if (stream !== null && this.#pendingBytes === 0) {
       const credit = stream.sendCredit;
       if (credit >= chunk.length) {
-        this.#send(stream, chunk.length >= COPY_THRESHOLD ? copy(chunk) : chunk, false);
+        this.#send(stream, chunk, false);
         return;
       }
       if (credit > 0) {
-        this.#send(stream, copy(chunk.subarray(0, credit)), false);
+        this.#send(stream, chunk.subarray(0, credit), false);
         chunk = chunk.subarray(credit);
       }
     }
-    const held = copy(chunk);
-    this.#pending.push(held);
-    this.#pendingBytes += held.length;
+    (this.#pending ??= []).push(chunk);
+    this.#pendingBytes += chunk.length;
     this.#pauseClient();
   }
 
@@ -315,16 +323,17 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   #flushPending(): void {
     const stream = this.#stream;
     if (stream === null) return;
-    while (this.#pending.length > 0) {
+    const pending = this.#pending;
+    while (pending !== null && pending.length > 0) {
       const credit = stream.sendCredit;
       if (credit <= 0) return;
-      const chunk = this.#pending[0];
+      const chunk = pending[0];
       if (chunk.length <= credit) {
-        this.#pending.shift();
+        pending.shift();
         this.#pendingBytes -= chunk.length;
         this.#send(stream, chunk, false);
       } else {
-        this.#pending[0] = chunk.subarray(credit);
+        pending[0] = chunk.subarray(credit);
         this.#pendingBytes -= credit;
         this.#send(stream, chunk.subarray(0, credit), false);
         return;
@@ -439,7 +448,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
 
   onResponseData(chunk: Buffer, endStream: boolean): void {
     if (this.#done) return;
-    this.#lastActivity = performance.now();
+    this.#activity++;
     const length = chunk.length;
     const stream = this.#stream!;
     if (this.#discardBody) {
@@ -519,8 +528,11 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     if (this.#tunnel) return; // a tunnel's stream lives until both directions end
     this.#stream = null;
     this.#clearTimer();
-    if (stream !== null && !stream.closed) {
-      // SPEC §10 early response: the body is no longer wanted.
+    // The usual case: the request side had ended too, and the connection closes the stream as soon
+    // as this returns (it marks remote END before telling us), so nothing is sent. Only an early
+    // response (SPEC §10: the worker answered while the body was still coming) needs a RESET
+    // NO_ERROR, so that the worker stops waiting for the body.
+    if (stream !== null && !stream.closed && !stream.localEnded) {
       this.#connection!.resetStream(stream, 'NO_ERROR');
       if (!this.#requestEnded) this.exchange.discardRequestBody();
     }
@@ -528,7 +540,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
       this.#requestSpool.close();
       this.#requestSpool = null;
     }
-    this.#pending = [];
+    this.#pending = null;
     this.#pendingBytes = 0;
   }
 
@@ -622,22 +634,21 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     this.#fail(new ProxyError('INVALID_RESPONSE_HEAD', problem));
   }
 
-  /** Public only for the timer trampoline. */
-  upstreamTimerFired(): void {
-    this.#timer = null;
-    if (this.#done || this.#stream === null) return;
+  /**
+   * SweepNode: the upstream response timeout (nginx proxy_read_timeout), or the tunnel idle timeout.
+   * Activity since the previous sweep restarts the clock, so it fires between `limit` and `limit` +
+   * one sweep interval after the last upstream event.
+   */
+  sweep(now: number): void {
+    if (!this.#timed || this.#done || this.#stream === null) return;
+    if (this.#activity !== this.#sweptActivity || !this.#waitingOnWorker()) {
+      this.#sweptActivity = this.#activity;
+      this.#idleSince = now;
+      return;
+    }
     const limit = this.#tunnel ? this.#ctx.tunnelIdleTimeoutMs : this.#ctx.responseTimeoutMs;
-    const now = performance.now();
-    if (!this.#waitingOnWorker()) {
-      this.#lastActivity = now;
-      this.#armTimer();
-      return;
-    }
-    const idle = now - this.#lastActivity;
-    if (idle < limit) {
-      this.#timer = setTimeout(onUpstreamTimer, limit - idle + 1, this);
-      return;
-    }
+    if (now - this.#idleSince < limit) return;
+    this.#timed = false;
     if (this.#tunnel) {
       this.#fail(new ProxyError('UPSTREAM_TIMEOUT', `tunnel idle for ${limit} ms`));
       return;
@@ -663,18 +674,18 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   }
 
   #touch(): void {
-    this.#lastActivity = performance.now();
+    this.#activity++;
   }
 
   #armTimer(): void {
-    if (this.#timer !== null) return;
-    const limit = this.#tunnel ? this.#ctx.tunnelIdleTimeoutMs : this.#ctx.responseTimeoutMs;
-    this.#timer = setTimeout(onUpstreamTimer, limit, this);
+    if (this.#timed) return;
+    this.#timed = true;
+    this.#sweptActivity = this.#activity;
+    this.#idleSince = performance.now();
   }
 
   #clearTimer(): void {
-    if (this.#timer !== null) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#timed = false;
   }
 
   #failWith(error: unknown): void {
@@ -724,19 +735,13 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     if (this.#responseSpool !== null) this.#responseSpool.close();
     this.#requestSpool = null;
     this.#responseSpool = null;
-    this.#pending = [];
+    this.#pending = null;
     this.#pendingBytes = 0;
   }
 
   #logger(): Logger {
     return (this.#log ??= this.#ctx.logger.child({ requestId: this.exchange.requestId }));
   }
-}
-
-function copy(chunk: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(chunk.length);
-  chunk.copy(out);
-  return out;
 }
 
 function publicMessage(code: ProxyErrorCode): string {

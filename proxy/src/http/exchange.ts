@@ -57,7 +57,12 @@ export type AbortReason =
   | 'shutdown';
 
 export interface ExchangeHandler {
-  /** A piece of the decoded request body (chunked framing removed), or raw tunnel bytes after switchProtocols. May be a view into a socket buffer: use it before returning or copy it. */
+  /**
+   * A piece of the decoded request body (chunked framing removed), or raw tunnel bytes after
+   * switchProtocols: a view into a buffer the front read from the socket. The front never writes
+   * into a buffer it has handed out (each socket read is a fresh buffer), so the handler may hold
+   * the view as long as it likes without copying; holding it keeps that whole read buffer alive.
+   */
   onRequestBody(chunk: Buffer): void;
   /** The request body is complete (for a tunnel: the client half-closed). `trailers` only for a chunked body that had some. */
   onRequestEnd(trailers: HeaderPairs | null): void;
