@@ -4,7 +4,7 @@
  * proxy: what uWSGI and gunicorn are for Python apps.
  *
  * Most users run the CLI (`gatewire-worker app.ts --socket-dir /run/gatewire --processes 4`);
- * apps import only `upgradeTunnel` and the types.
+ * apps import only `upgradeWebSocket`, `upgradeTunnel` and the types.
  *
  * @example
  * ```ts
@@ -20,6 +20,13 @@
 export type { FetchApp, FetchHandler, WorkerEnv, ExecutionContext } from './app-contract.js';
 export { upgradeTunnel } from './upgrade-tunnel.js';
 export type { UpgradeTunnel, UpgradeTunnelOptions } from './upgrade-tunnel.js';
+export { upgradeWebSocket, isWebSocketUpgrade } from './websocket-upgrade.js';
+export type { UpgradeWebSocketOptions, WebSocketUpgrade } from './websocket-upgrade.js';
+export { GatewayWebSocket } from './websocket.js';
+export type { WebSocketBinaryType, WebSocketData } from './websocket.js';
+export { WebSocketCloseEvent, WebSocketErrorEvent } from './websocket-events.js';
+export { WebSocketUpgradeError, WebSocketUpgradeErrorCode } from './websocket-error.js';
+export type { WebSocketUpgradeErrorCodeName } from './websocket-error.js';
 export { serve } from './serve.js';
 export type { ServeOptions } from './serve.js';
 export { WorkerServer } from './worker-server.js';

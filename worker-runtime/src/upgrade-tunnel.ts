@@ -35,6 +35,15 @@ export interface UpgradeTunnelOptions {
   headers?: HeadersInit;
 }
 
+/**
+ * Told once that the tunnel's 101 has gone out, or that the tunnel failed (or will never open).
+ * Internal: the WebSocket layer (websocket-duplex.ts) observes its tunnel through it.
+ */
+export interface TunnelObserver {
+  tunnelOpened(): void;
+  tunnelFailed(reason: unknown): void;
+}
+
 /** Requests that are not GatewayRequests (plain-web-objects mode) map to their stream here. */
 const plainRequestSources = new WeakMap<object, RequestStream>();
 
@@ -71,6 +80,7 @@ export class StreamTunnel implements UpgradeTunnel {
   #failure: unknown = undefined;
   #openWaiter: { resolve(): void; reject(reason: unknown): void } | null = null;
   #controller: WritableStreamDefaultController | null = null;
+  #observer: TunnelObserver | null = null;
 
   constructor(stream: RequestStream, headers: HeadersInit | undefined) {
     this.#stream = stream;
@@ -109,12 +119,20 @@ export class StreamTunnel implements UpgradeTunnel {
     );
   }
 
+  /** @internal The one observer of opening and failure (told at once of what already happened). */
+  observe(observer: TunnelObserver): void {
+    this.#observer = observer;
+    if (this.#failed) observer.tunnelFailed(this.#failure);
+    else if (this.#opened) observer.tunnelOpened();
+  }
+
   /** The 101 went out. */
   opened(): void {
     this.#opened = true;
     const waiter = this.#openWaiter;
     this.#openWaiter = null;
     waiter?.resolve();
+    this.#observer?.tunnelOpened();
   }
 
   /** The stream ended abnormally, or the tunnel will never open. */
@@ -130,6 +148,7 @@ export class StreamTunnel implements UpgradeTunnel {
     } catch {
       // already closed
     }
+    this.#observer?.tunnelFailed(reason);
   }
 
   async #ready(): Promise<void> {
