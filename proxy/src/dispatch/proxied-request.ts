@@ -14,6 +14,7 @@ import { resolveForwarding, type Forwarding } from './forwarded-headers.js';
 import { stripResponseHopByHop } from './hop-by-hop.js';
 import { validateResponseHead } from './response-head-validation.js';
 import type { TrustedProxies } from './trusted-proxies.js';
+import { WebSocketFrameTracker, webSocketCloseFrame } from './websocket-close.js';
 
 /** `on`: always buffer; `off`: always stream; `auto`: buffer for low-concurrency workers. */
 export type BufferingMode = 'on' | 'off' | 'auto';
@@ -103,6 +104,8 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   #headWritten = false;
   #discardBody = false;
   #tunnel = false;
+  /** A WebSocket tunnel: frame boundaries, so that a dying tunnel can end with a close frame. */
+  #webSocket: WebSocketFrameTracker | null = null;
   #clientBlocked = false;
   /** Response bytes received and not yet granted back to the worker. */
   #unconsumed = 0;
@@ -409,6 +412,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     if (head.status === 101) {
       // SPEC §13 step 2: the stream becomes a tunnel.
       this.#tunnel = true;
+      if (exchange.head.upgrade === 'websocket') this.#webSocket = new WebSocketFrameTracker();
       this.#headWritten = true;
       exchange.switchProtocols(stripResponseHopByHop(head.headers, true));
       this.#bodyStarted = true;
@@ -461,6 +465,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
         this.#grantBuffered();
       }
     } else if (length > 0) {
+      if (this.#webSocket !== null) this.#webSocket.observe(chunk);
       const accepted = this.exchange.writeResponseBody(chunk);
       if (this.#clientBlocked || !accepted) {
         // Hold the credit until the client drains: the worker sends at most a window ahead (SPEC §9).
@@ -711,9 +716,30 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     if (status >= 500) this.#logger().warn(fields, 'upstream request failed');
     else this.#logger().info(fields, 'request refused by the proxy');
     this.#release('CANCEL');
+    if (this.#webSocket !== null && this.#webSocket.canClose) {
+      this.#closeWebSocket(error);
+      return;
+    }
     const headers: HeaderPairs | undefined =
       status === 503 ? [['retry-after', String(this.#ctx.retryAfterSeconds)]] : undefined;
     this.exchange.respondError(status, publicMessage(error.code), headers);
+    this.#ctx.requestFinished(this);
+  }
+
+  /**
+   * A WebSocket tunnel failed: the client gets a close frame (1011, or 1001 for the idle timeout)
+   * and our FIN, not a bare close it would report as 1006 (RFC 6455 §7.1.7). Its reply is read and
+   * dropped until it closes too, for at most WEBSOCKET_CLOSE_LINGER_MS.
+   */
+  #closeWebSocket(error: ProxyError): void {
+    const exchange = this.exchange;
+    const idle = error.code === 'UPSTREAM_TIMEOUT';
+    exchange.writeResponseBody(
+      webSocketCloseFrame(idle ? 1001 : 1011, idle ? 'idle timeout' : 'upstream failed'),
+    );
+    exchange.endResponse(null);
+    exchange.resumeRequestBody();
+    setTimeout(dropLingeringTunnel, WEBSOCKET_CLOSE_LINGER_MS, exchange).unref();
     this.#ctx.requestFinished(this);
   }
 
@@ -742,6 +768,13 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   #logger(): Logger {
     return (this.#log ??= this.#ctx.logger.child({ requestId: this.exchange.requestId }));
   }
+}
+
+/** How long a client may take to answer the proxy's WebSocket close frame before its connection is dropped. */
+const WEBSOCKET_CLOSE_LINGER_MS = 5000;
+
+function dropLingeringTunnel(exchange: Exchange): void {
+  exchange.respondError(502, 'the client did not close the WebSocket after the close frame'); // no-op once closed
 }
 
 function publicMessage(code: ProxyErrorCode): string {
