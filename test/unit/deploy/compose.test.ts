@@ -107,7 +107,8 @@ describe('docker-compose.yml (docker-compose config)', () => {
     expect(health).toBeDefined();
     const healthDir = contextPathOf(serviceImage(proxy), health!.root);
     expect(healthDir).not.toBeNull();
-    for (const index of health!.index)
+    expect(health!.index).toEqual(['ok.txt']);
+    for (const index of health!.index ?? [])
       expect(readFileSync(join(REPO, healthDir!, index), 'utf8')).toBe('ok\n');
   });
 

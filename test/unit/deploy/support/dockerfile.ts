@@ -128,7 +128,7 @@ export function stageChain(file: Dockerfile, target: string): Stage[] {
   let current: Stage | undefined = stage(file, target);
   while (current !== undefined) {
     chain.unshift(current);
-    const base = current.from;
+    const base: string = current.from;
     current = file.stages.find((candidate) => candidate.name === base);
   }
   return chain;
