@@ -23,7 +23,7 @@ export type { UpgradeTunnel, UpgradeTunnelOptions } from './upgrade-tunnel.js';
 export { upgradeWebSocket, isWebSocketUpgrade } from './websocket-upgrade.js';
 export type { UpgradeWebSocketOptions, WebSocketUpgrade } from './websocket-upgrade.js';
 export { GatewayWebSocket } from './websocket.js';
-export type { WebSocketBinaryType, WebSocketData } from './websocket.js';
+export type { GatewayWebSocketEventMap, WebSocketBinaryType, WebSocketData } from './websocket.js';
 export { WebSocketCloseEvent, WebSocketErrorEvent } from './websocket-events.js';
 export { WebSocketUpgradeError, WebSocketUpgradeErrorCode } from './websocket-error.js';
 export type { WebSocketUpgradeErrorCodeName } from './websocket-error.js';

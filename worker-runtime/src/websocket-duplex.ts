@@ -34,6 +34,8 @@ export class TunnelDuplex extends Duplex implements TunnelObserver {
   #writeCallback: ((error?: Error | null) => void) | null = null;
   #finalCallback: ((error?: Error | null) => void) | null = null;
   #opened = false;
+  /** The tunnel failed on its own (reset, connection lost, never opened): nothing to reset. */
+  #tunnelFailed = false;
 
   constructor() {
     // allowHalfOpen: the tunnel's two directions end separately (SPEC §13), as a TCP socket's do.
@@ -66,6 +68,7 @@ export class TunnelDuplex extends Duplex implements TunnelObserver {
   }
 
   tunnelFailed(reason: unknown): void {
+    this.#tunnelFailed = true;
     if (!this.destroyed) this.destroy(asError(reason));
   }
 
@@ -179,7 +182,7 @@ export class TunnelDuplex extends Duplex implements TunnelObserver {
   /** destroy(): reset the stream (CANCEL) unless both directions already ended. */
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const tunnel = this.#tunnel;
-    if (tunnel !== null && !(this.writableFinished && this.readableEnded)) {
+    if (tunnel !== null && !this.#tunnelFailed && !(this.writableFinished && this.readableEnded)) {
       // Straight to the stream, not through writer.abort(): that would wait for a write stuck on
       // credit. A stream that already ended ignores it.
       tunnel.abort(error ?? new Error('the WebSocket was terminated'));

@@ -27,6 +27,21 @@ export type WebSocketData = string | ArrayBufferLike | ArrayBufferView | Blob;
 
 type Handler = ((this: GatewayWebSocket, event: Event) => unknown) | null;
 
+/**
+ * The events of a GatewayWebSocket, by type (as the DOM's WebSocketEventMap).
+ *
+ * @example
+ * ```ts
+ * const onClose = (event: GatewayWebSocketEventMap['close']) => console.log(event.code);
+ * ```
+ */
+export interface GatewayWebSocketEventMap {
+  open: Event;
+  message: MessageEvent;
+  close: WebSocketCloseEvent;
+  error: WebSocketErrorEvent;
+}
+
 const UTF8 = new TextEncoder();
 type HandlerType = 'open' | 'message' | 'close' | 'error';
 
@@ -176,6 +191,43 @@ export class GatewayWebSocket extends EventTarget implements DuplexOwner {
     if (this.#closeRequested || this.#closed) return;
     this.#closeRequested = true;
     this.#ws.close(code, reason);
+  }
+
+  // Typed listeners (as lib.dom.d.ts types the web's WebSocket).
+  override addEventListener<K extends keyof GatewayWebSocketEventMap>(
+    type: K,
+    listener: ((this: GatewayWebSocket, event: GatewayWebSocketEventMap[K]) => unknown) | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void;
+  override addEventListener(
+    type: string,
+    listener: unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void {
+    super.addEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
+  }
+
+  override removeEventListener<K extends keyof GatewayWebSocketEventMap>(
+    type: K,
+    listener: ((this: GatewayWebSocket, event: GatewayWebSocketEventMap[K]) => unknown) | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: EventListenerOrEventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void;
+  override removeEventListener(
+    type: string,
+    listener: unknown,
+    options?: boolean | EventListenerOptions,
+  ): void {
+    super.removeEventListener(type, listener as EventListenerOrEventListenerObject | null, options);
   }
 
   // ── DuplexOwner ──
