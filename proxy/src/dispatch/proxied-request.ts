@@ -4,6 +4,7 @@ import { ProxyError, type ProxyErrorCode } from '../errors/proxy-error.js';
 import type { AbortReason, Exchange, ExchangeHandler } from '../http/exchange.js';
 import type { QueueNode } from '../upstream/wait-queue.js';
 import type { UpstreamGroup, UpstreamWaiter } from '../upstream/upstream-group.js';
+import type { RawResponseHead } from '../upstream/response-head-reader.js';
 import type { WorkerConnection } from '../upstream/worker-connection.js';
 import type { WorkerEndpoint } from '../upstream/worker-endpoint.js';
 import type { StreamFailure, StreamListener, WorkerStream } from '../upstream/worker-stream.js';
@@ -12,7 +13,13 @@ import type { SweepNode } from './request-sweep.js';
 import { buildEnviron } from './environ-builder.js';
 import { resolveForwarding, type Forwarding } from './forwarded-headers.js';
 import { stripResponseHopByHop } from './hop-by-hop.js';
-import { validateResponseHead } from './response-head-validation.js';
+import {
+  INVALID,
+  NEEDS_GENERAL_PATH,
+  RenderedResponseFields,
+  renderResponseFields,
+} from './response-head-renderer.js';
+import { isSafeFieldText, validateResponseHead } from './response-head-validation.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 import { WebSocketFrameTracker, webSocketCloseFrame } from './websocket-close.js';
 
@@ -50,6 +57,8 @@ export interface RequestContext {
 
 const EMPTY = Buffer.alloc(0);
 const SPOOL_READ_SIZE = 64 * 1024;
+/** Rendered fields of the head being written: the front takes them synchronously. */
+const RENDERED_FIELDS = new RenderedResponseFields();
 
 /**
  * One request on its way to a worker and back: the ExchangeHandler the front talks to, the
@@ -397,9 +406,38 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     this.exchange.writeInformational(status, stripResponseHopByHop(headers, false));
   }
 
-  onResponseHead(head: ResponseHead, endStream: boolean): void {
+  onResponseHead(raw: RawResponseHead, endStream: boolean): void {
     if (this.#done) return;
     this.#touch();
+    const status = raw.status;
+    if (status === 101 || this.needsUpgrade) {
+      this.#onGeneralHead({ status, headers: raw.pairs(), reason: raw.reason }, endStream);
+      return;
+    }
+    // The fast path: fields checked and rendered from the payload bytes in one pass (SPEC §8.1).
+    if (!isSafeFieldText(raw.reason)) {
+      this.#invalidHead('the reason phrase contains a control character');
+      return;
+    }
+    const outcome = renderResponseFields(raw, status === 204, RENDERED_FIELDS);
+    if (outcome === INVALID) {
+      this.#invalidHead(RENDERED_FIELDS.problem);
+      return;
+    }
+    if (outcome === NEEDS_GENERAL_PATH) {
+      this.#onGeneralHead({ status, headers: raw.pairs(), reason: raw.reason }, endStream);
+      return;
+    }
+    this.#headReceived = true;
+    const exchange = this.exchange;
+    this.#discardBody = exchange.head.method === 'HEAD' || status === 204 || status === 304;
+    exchange.writeRenderedHead(status, raw.reason, RENDERED_FIELDS);
+    this.#headWritten = true;
+    this.#afterFinalHead(endStream);
+  }
+
+  /** Heads the fast path does not take: 101, answers to upgrade requests, a Connection field. */
+  #onGeneralHead(head: ResponseHead, endStream: boolean): void {
     let problem = validateResponseHead(head);
     if (problem === null && head.status === 101 && !this.needsUpgrade)
       problem = 'status 101 for a request that asked for no upgrade';
@@ -433,6 +471,11 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
       this.#bodyStarted = true;
       exchange.startRequestBody();
     }
+    this.#afterFinalHead(endStream);
+  }
+
+  /** A final, non-101 head was written: the response completes now or its body follows. */
+  #afterFinalHead(endStream: boolean): void {
     if (endStream) {
       this.#responseComplete(null);
       return;
@@ -499,6 +542,12 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     this.#stream = null;
     if (failure === 'refused') {
       this.#retryOrFail(message);
+      return;
+    }
+    if (failure === 'invalid-head') {
+      // SPEC §8.1: the connection already sent RESET INVALID_HEAD; the client gets a 502.
+      this.#endpoint?.recordFailure(message);
+      this.#fail(new ProxyError('INVALID_RESPONSE_HEAD', message));
       return;
     }
     this.#fail(new ProxyError(failure === 'protocol-error' ? 'PROTOCOL_VIOLATION' : 'WORKER_DIED', message));

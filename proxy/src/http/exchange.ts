@@ -72,6 +72,20 @@ export interface ExchangeHandler {
   onAbort(reason: AbortReason): void;
 }
 
+/** Response field lines a dispatcher rendered itself, for Exchange.writeRenderedHead. */
+export interface RenderedFields {
+  /**
+   * `name: value\r\n` lines: names are tokens, values hold no CR, LF, NUL or other control but
+   * HTAB, and there is no hop-by-hop, connection-management or `transfer-encoding` field. At most
+   * one `content-length` line, and only when `contentLength` is its value.
+   */
+  readonly lines: Buffer;
+  /** The body length the head announces (the front enforces it), or -1: the front frames the body. */
+  readonly contentLength: number;
+  /** A `date` field is among the lines (else the front adds one). */
+  readonly hasDate: boolean;
+}
+
 export interface Exchange {
   readonly head: RequestHead;
   readonly connection: ConnectionInfo;
@@ -114,6 +128,12 @@ export interface Exchange {
    * `Connection` and `Date` as needed. For HEAD, 204 and 304 no body is sent.
    */
   writeResponseHead(status: number, reason: string, headers: HeaderPairs): void;
+  /**
+   * Like writeResponseHead, with field lines the dispatcher rendered and checked itself (the
+   * upstream fast path: no string per field). The front adds the status line, framing, connection
+   * and Date fields; it keeps `fields.lines` (not `fields`) until the head is written.
+   */
+  writeRenderedHead(status: number, reason: string, fields: RenderedFields): void;
   /** Writes body bytes. Returns false when the client socket's buffer is full: wait for handler.onResponseDrain(). */
   writeResponseBody(chunk: Buffer): boolean;
   /** Completes the response; `trailers` are sent only in a chunked response. The handler gets no events after it. */

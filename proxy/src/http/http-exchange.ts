@@ -6,10 +6,12 @@ import type {
   Exchange,
   ExchangeHandler,
   ExchangeRecord,
+  RenderedFields,
   RequestHead,
 } from './exchange.js';
 import { HttpFrontUsageError } from './http-errors.js';
 import type { HttpConnection } from './http-connection.js';
+import { latin1Write } from '../latin1.js';
 import {
   buildInterimHead,
   buildLastChunk,
@@ -17,10 +19,11 @@ import {
   chunkSizeLine,
   Framing,
   type FramingCode,
+  headTail,
   ResponseHeaderScan,
   scanResponseHeaders,
 } from './response-head-writer.js';
-import { reasonPhrase } from './status-reasons.js';
+import { reasonPhrase, statusLine } from './status-reasons.js';
 
 // Request side.
 const REQ_WAITING = 0; // startRequestBody() not called yet
@@ -272,22 +275,52 @@ export class HttpExchange implements Exchange {
 
   writeResponseHead(status: number, reason: string, headers: HeaderPairs): void {
     if (this.#done) return;
+    this.#checkFinalHead(status);
+    scanResponseHeaders(headers, status === 204, scan);
+    this.#openResponse(status, reason, this.#framingFor(status, scan.contentLength), null, false);
+  }
+
+  writeRenderedHead(status: number, reason: string, fields: RenderedFields): void {
+    if (this.#done) return;
+    this.#checkFinalHead(status);
+    this.#openResponse(
+      status,
+      reason,
+      this.#framingFor(status, fields.contentLength),
+      fields.lines,
+      fields.hasDate,
+    );
+  }
+
+  #checkFinalHead(status: number): void {
     if (this.#res !== RES_NONE)
       throw new HttpFrontUsageError('EXCHANGE_STATE', 'response head written twice');
     if (status < 200 || status > 599 || !Number.isInteger(status))
       throw new HttpFrontUsageError('INVALID_STATUS', `final status must be 200..599, got ${status}`);
-    const noBody = status === 204 || status === 304 || this.head.method === 'HEAD';
-    scanResponseHeaders(headers, status === 204, scan);
-    let framing: FramingCode;
-    if (noBody) framing = Framing.NONE;
-    else if (scan.contentLength >= 0) framing = Framing.LENGTH;
-    else if (this.head.httpVersion === 'HTTP/1.1') framing = Framing.CHUNKED;
-    else framing = Framing.CLOSE;
-    this.#contentLength = framing === Framing.LENGTH ? scan.contentLength : -1;
-    this.#openResponse(status, reason, framing);
   }
 
-  #openResponse(status: number, reason: string, framing: FramingCode): void {
+  /** How the body is delimited; sets the content-length to enforce. */
+  #framingFor(status: number, contentLength: number): FramingCode {
+    let framing: FramingCode;
+    if (status === 204 || status === 304 || this.head.method === 'HEAD') framing = Framing.NONE;
+    else if (contentLength >= 0) framing = Framing.LENGTH;
+    else if (this.head.httpVersion === 'HTTP/1.1') framing = Framing.CHUNKED;
+    else framing = Framing.CLOSE;
+    this.#contentLength = framing === Framing.LENGTH ? contentLength : -1;
+    return framing;
+  }
+
+  /**
+   * Opens the response with its head in #parts: from `scan` (the module's last scan) when `lines`
+   * is null, else status line + the rendered `lines` + a cached tail (no concatenation at all).
+   */
+  #openResponse(
+    status: number,
+    reason: string,
+    framing: FramingCode,
+    lines: Buffer | null,
+    hasDate: boolean,
+  ): void {
     this.#status = status;
     this.#framing = framing;
     if (framing === Framing.CLOSE || this.#conn.mustClose) this.#closeAfter = true;
@@ -297,11 +330,18 @@ export class HttpExchange implements Exchange {
     // A 100-continue client that got no 100 either sends its body or not: only closing is safe.
     if (this.head.expectContinue && !this.#continueSent && this.#req !== REQ_ENDED) this.#closeAfter = true;
     const connection = this.#closeAfter ? 'close' : this.head.httpVersion === 'HTTP/1.0' ? 'keep-alive' : '';
-    const head = buildResponseHead(status, reason, scan, framing, connection);
     this.#res = RES_OPEN;
-    this.#bytesOut += head.length;
-    this.#parts = [head];
-    this.#partsBytes = head.length;
+    if (lines === null) {
+      const head = buildResponseHead(status, reason, scan, framing, connection);
+      this.#parts = [head];
+      this.#partsBytes = head.length;
+    } else {
+      const first = statusLine(status, reason);
+      const tail = headTail(framing, connection, hasDate);
+      this.#parts = [first, lines, tail];
+      this.#partsBytes = first.length + lines.length + tail.length;
+    }
+    this.#bytesOut += this.#partsBytes;
     this.#conn.scheduleFlush(this);
     if (this.#upgradeHold) {
       // SPEC §13.3: not switching; the (empty) request body ends now.
@@ -427,7 +467,13 @@ export class HttpExchange implements Exchange {
     }
     scanResponseHeaders(fields, false, scan);
     this.#contentLength = body.length;
-    this.#openResponse(status, reason, this.head.method === 'HEAD' ? Framing.NONE : Framing.LENGTH);
+    this.#openResponse(
+      status,
+      reason,
+      this.head.method === 'HEAD' ? Framing.NONE : Framing.LENGTH,
+      null,
+      false,
+    );
     if (this.head.method !== 'HEAD') {
       this.#bodyOut = body.length;
       this.#bytesOut += body.length;
@@ -480,7 +526,7 @@ export class HttpExchange implements Exchange {
     let offset = 0;
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i];
-      if (typeof part === 'string') offset += out.write(part, offset, 'latin1');
+      if (typeof part === 'string') offset += latin1Write(out, part, offset);
       else offset += part.copy(out, offset);
     }
     this.#noteWrite(socket.write(out));

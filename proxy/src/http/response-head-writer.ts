@@ -102,6 +102,39 @@ const CHUNKED_LINE = 'Transfer-Encoding: chunked\r\n';
 const CLOSE_LINE = 'Connection: close\r\n';
 const KEEP_ALIVE_LINE = 'Connection: keep-alive\r\n';
 
+/** Connection handling a head announces: `Connection: close`, `Connection: keep-alive` (HTTP/1.0 clients), or nothing. */
+export type ConnectionLine = 'close' | 'keep-alive' | '';
+
+/** Head tails by framing × connection × date, for the Date line they were built with. */
+const tails: Array<string | undefined> = [];
+let tailsDate = '';
+
+/**
+ * What follows the field lines of a head: the framing line, the connection line, a cached Date
+ * when the fields have none, and the empty line. Built once per combination and second, so a
+ * head costs no concatenation here.
+ */
+export function headTail(framing: FramingCode, connection: ConnectionLine, hasDate: boolean): string {
+  const date = dateFieldLine();
+  if (date !== tailsDate) {
+    tails.length = 0;
+    tailsDate = date;
+  }
+  const index =
+    framing * 6 + (connection === 'close' ? 2 : connection === 'keep-alive' ? 4 : 0) + (hasDate ? 1 : 0);
+  let tail = tails[index];
+  if (tail === undefined) {
+    tail = '';
+    if (framing === Framing.CHUNKED) tail += CHUNKED_LINE;
+    if (connection === 'close') tail += CLOSE_LINE;
+    else if (connection === 'keep-alive') tail += KEEP_ALIVE_LINE;
+    if (!hasDate) tail += date;
+    tail += '\r\n';
+    tails[index] = tail;
+  }
+  return tail;
+}
+
 /**
  * A complete response head: status line, the scanned field lines, then the framing line, the
  * connection line and a cached Date when the fields have none, and the empty line.
@@ -114,14 +147,9 @@ export function buildResponseHead(
   reason: string,
   scan: ResponseHeaderScan,
   framing: FramingCode,
-  connection: 'close' | 'keep-alive' | '',
+  connection: ConnectionLine,
 ): string {
-  let head = statusLine(status, reason) + scan.lines;
-  if (framing === Framing.CHUNKED) head += CHUNKED_LINE;
-  if (connection === 'close') head += CLOSE_LINE;
-  else if (connection === 'keep-alive') head += KEEP_ALIVE_LINE;
-  if (!scan.hasDate) head += dateFieldLine();
-  return head + '\r\n';
+  return statusLine(status, reason) + scan.lines + headTail(framing, connection, scan.hasDate);
 }
 
 /** An informational (1xx) or 101 head: status line, fields as given, empty line. */

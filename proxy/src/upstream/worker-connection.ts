@@ -6,7 +6,6 @@ import {
   decodeHealth,
   decodeHello,
   decodeReset,
-  decodeResponseHead,
   decodeTrailers,
   errorCodeName,
   expectRole,
@@ -29,6 +28,7 @@ import {
 } from '@gatewire/protocol';
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors/proxy-error.js';
+import { RawResponseHead, readResponseHead } from './response-head-reader.js';
 import { addressLabel, type WorkerAddress } from './worker-address.js';
 import { WorkerStream, type StreamFailure, type StreamListener } from './worker-stream.js';
 
@@ -116,6 +116,8 @@ export class WorkerConnection implements FrameHandler {
   readonly #encoder = new FrameEncoder();
   readonly #decoder: FrameDecoder;
   readonly #streams = new Map<number, WorkerStream>();
+  /** Refilled for every RESPONSE; listeners use it during the call only. */
+  readonly #rawHead = new RawResponseHead();
   #socket: Socket | null = null;
   #state = State.Connecting;
   #hello: Hello | null = null;
@@ -440,6 +442,12 @@ export class WorkerConnection implements FrameHandler {
         this.#onReset(streamId, payload);
         return;
       case FrameType.TRAILERS:
+        // SPEC §5.3: a frame of a feature not in effect is as if its type were undefined.
+        if (!this.#features.has(Feature.TRAILERS))
+          throw new ProtocolError(
+            'UNKNOWN_FRAME_TYPE',
+            'TRAILERS frame, but the trailers feature is not in effect',
+          );
         this.#onTrailers(streamId, payload);
         return;
       case FrameType.PING:
@@ -450,6 +458,11 @@ export class WorkerConnection implements FrameHandler {
         this.#onPong(payload);
         return;
       case FrameType.HEALTH:
+        if (!this.#features.has(Feature.HEALTH))
+          throw new ProtocolError(
+            'UNKNOWN_FRAME_TYPE',
+            'HEALTH frame, but the health feature is not in effect',
+          );
         this.health = decodeHealth(payload);
         this.healthAt = Date.now();
         return;
@@ -573,17 +586,30 @@ export class WorkerConnection implements FrameHandler {
     if (stream.finalHead) {
       throw new ProtocolError('PROTOCOL_ERROR', `second final RESPONSE on stream ${streamId}`);
     }
-    const head = decodeResponseHead(payload);
+    const head = this.#rawHead;
+    readResponseHead(payload, head); // malformed: BAD_PAYLOAD, a connection error
     const end = (flags & Flags.END_STREAM) !== 0;
-    if (head.status < 200 && head.status !== 101) {
+    const status = head.status;
+    if (status < 100 || status > 599) {
+      // SPEC §8.1, §14.1: a well-formed head with a status out of range costs only its stream:
+      // RESET INVALID_HEAD to the worker, 502 to the client; the connection and its other streams go on.
+      this.#streamError(
+        stream,
+        'INVALID_HEAD',
+        `response status ${status} is not in 100…599`,
+        'invalid-head',
+      );
+      return;
+    }
+    if (status < 200 && status !== 101) {
       if (end) {
-        // SPEC §8.1: an informational head must not carry END_STREAM.
+        // SPEC §4.3, §8.1: an informational head must not carry END_STREAM.
         throw new ProtocolError(
           'PROTOCOL_ERROR',
           `informational RESPONSE with END_STREAM on stream ${streamId}`,
         );
       }
-      stream.listener.onInformational(head.status, head.headers);
+      stream.listener.onInformational(status, head.pairs());
       return;
     }
     stream.finalHead = true;
@@ -719,10 +745,15 @@ export class WorkerConnection implements FrameHandler {
     if (this.#state === State.Draining && this.#streams.size === 0) this.#close(null);
   }
 
-  /** SPEC §14.3: a stream error: RESET with the code; the connection and its other streams go on. */
-  #streamError(stream: WorkerStream, code: 'STREAM_CLOSED', message: string): void {
+  /** SPEC §14.4: a stream error: RESET with the code; the connection and its other streams go on. */
+  #streamError(
+    stream: WorkerStream,
+    code: 'STREAM_CLOSED' | 'INVALID_HEAD',
+    message: string,
+    failure: StreamFailure = 'protocol-error',
+  ): void {
     this.resetStream(stream, code, message);
-    stream.listener.onStreamFailed('protocol-error', message);
+    stream.listener.onStreamFailed(failure, message);
   }
 
   #enterDraining(): void {

@@ -1,4 +1,5 @@
-import { ReceiveWindow, SendWindow, type HeaderPairs, type ResponseHead } from '@gatewire/protocol';
+import { ReceiveWindow, SendWindow, type HeaderPairs } from '@gatewire/protocol';
+import type { RawResponseHead } from './response-head-reader.js';
 import type { WorkerConnection } from './worker-connection.js';
 
 /** Why a stream ended without the worker completing it, as the connection saw it. */
@@ -8,7 +9,9 @@ export type StreamFailure =
   /** The connection closed or failed after the REQUEST was written. */
   | 'connection-lost'
   /** The worker broke the protocol (connection error, or a stream error on this stream). */
-  | 'protocol-error';
+  | 'protocol-error'
+  /** The response head was rejected (status out of 100…599): RESET INVALID_HEAD was sent (SPEC §8.1). */
+  | 'invalid-head';
 
 /**
  * What a stream's owner (one proxied request) hears from the worker. Called only while the stream
@@ -17,8 +20,11 @@ export type StreamFailure =
 export interface StreamListener {
   /** An informational (1xx, not 101) head. SPEC §8.1 */
   onInformational(status: number, headers: HeaderPairs): void;
-  /** The final head (status ≥ 200, or 101). `endStream`: no body follows. */
-  onResponseHead(head: ResponseHead, endStream: boolean): void;
+  /**
+   * The final head (status 200…599, or 101), structure checked, fields still bytes. `head` is valid
+   * only during the call (the connection refills it for the next RESPONSE). `endStream`: no body.
+   */
+  onResponseHead(head: RawResponseHead, endStream: boolean): void;
   /** A piece of response body (or tunnel bytes): a view into the socket's chunk. Report consumption with `connection.consumed`. */
   onResponseData(chunk: Buffer, endStream: boolean): void;
   /** Response trailers; the response is complete. SPEC §8.3 */

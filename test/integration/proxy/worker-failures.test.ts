@@ -221,7 +221,7 @@ describe('hostile workers affect only their own requests', () => {
     await proxy!.waitForReady('bad', 1);
     const statuses = await alongside(async () => {
       const results: number[] = [];
-      for (const path of ['/bad/value', '/bad/name', '/bad/nul', '/bad/reason', '/bad/ok']) {
+      for (const path of ['/bad/value', '/bad/name', '/bad/nul', '/bad/reason', '/bad/status', '/bad/ok']) {
         const exchange = proxy!.request({ path });
         const outcome = await exchange.done;
         results.push(outcome.status);
@@ -229,12 +229,38 @@ describe('hostile workers affect only their own requests', () => {
       }
       return results;
     });
-    expect(statuses).toEqual([502, 502, 502, 502, 200]);
+    expect(statuses).toEqual([502, 502, 502, 502, 502, 200]);
     expect(
       proxy!.logs.find('upstream request failed').filter((entry) => entry.code === 'INVALID_RESPONSE_HEAD')
         .length,
-    ).toBe(4);
+    ).toBe(5);
+    // A status out of range is a stream error too (SPEC §8.1): the connection survived all of it.
     expect(proxy!.logs.find('worker connection failed')).toEqual([]);
+  });
+
+  it('closes a connection that sends HEALTH or TRAILERS without the feature (SPEC §5.3: UNKNOWN_FRAME_TYPE)', async () => {
+    await setup('unnegotiated-frames', ['--features', 'upgrade']);
+    const statuses = await alongside(async () => {
+      const results: number[] = [];
+      for (const path of ['/health', '/trailers']) {
+        await proxy!.waitForReady('bad', 1);
+        const outcome = await proxy!.request({ path: `/bad${path}` }).done;
+        // HEALTH comes before the head: 502; TRAILERS after it: the response is cut.
+        results.push(outcome.truncated ? -1 : outcome.status);
+        await waitFor(() =>
+          proxy!.logs
+            .find('worker connection failed')
+            .some((entry) =>
+              String(entry.detail).includes(`UNKNOWN_FRAME_TYPE: ${path.slice(1).toUpperCase()} frame`),
+            ),
+        );
+      }
+      // It reconnects; valid requests still work.
+      await proxy!.waitForReady('bad', 1);
+      results.push((await proxy!.request({ path: '/bad/ok' }).done).status);
+      return results;
+    });
+    expect(statuses).toEqual([502, -1, 200]);
   });
 
   it('a worker that stops answering: 504 before the head, a truncated response after it', async () => {

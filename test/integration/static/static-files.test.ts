@@ -283,8 +283,13 @@ describe('static files through the proxy (curl)', () => {
       `${origin}/static/../secret.txt`,
     );
     expect(['400', '404']).toContain(traversal);
-    const resumed = await curl('-r', `${big.length - 3}-`, `${origin}/static/big.bin`, '--output', '-');
-    expect(Buffer.from(resumed, 'latin1').length).toBe(3);
+    // As bytes: the file is random, and its last three bytes decoded as UTF-8 may be fewer characters.
+    const resumed = await run(
+      'curl',
+      ['-s', '-S', '-r', `${big.length - 3}-`, `${origin}/static/big.bin`, '--output', '-'],
+      { encoding: 'buffer' },
+    );
+    expect(resumed.stdout).toEqual(big.subarray(big.length - 3));
   });
 });
 

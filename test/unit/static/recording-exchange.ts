@@ -147,6 +147,11 @@ export class RecordingExchange implements Exchange {
     if (this.#abortDuring === 'writeResponseHead') this.abort('client-gone');
   }
 
+  writeRenderedHead(): void {
+    // Static files write their heads as pairs; the rendered path belongs to the upstream dispatcher.
+    this.violations.push('writeRenderedHead from static files');
+  }
+
   writeResponseBody(chunk: Buffer): boolean {
     this.calls.push('body');
     this.#checkOpen('writeResponseBody');

@@ -4,6 +4,7 @@ import type {
   ConnectionInfo,
   Exchange,
   ExchangeHandler,
+  RenderedFields,
   RequestHead,
 } from '../../../../proxy/src/http/exchange.js';
 
@@ -227,6 +228,17 @@ export class FakeExchange implements Exchange {
     this.status = status;
     this.reason = reason;
     this.responseHeaders = headers;
+  }
+
+  writeRenderedHead(status: number, reason: string, fields: RenderedFields): void {
+    // Back to pairs, so that tests see one shape whichever path the dispatcher took.
+    const pairs: HeaderPairs = [];
+    for (const line of fields.lines.toString('latin1').split('\r\n')) {
+      if (line === '') continue;
+      const colon = line.indexOf(': ');
+      pairs.push([line.slice(0, colon), line.slice(colon + 2)]);
+    }
+    this.writeResponseHead(status, reason, pairs);
   }
 
   writeResponseBody(chunk: Buffer): boolean {
