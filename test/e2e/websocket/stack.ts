@@ -13,6 +13,8 @@ import { ROOT, WorkerHarness } from '../../integration/worker/support/worker-har
 export const WS_APP = join(ROOT, 'test/e2e/websocket/apps/ws-app.ts');
 
 export interface StackOptions {
+  /** The app module (default test/e2e/websocket/apps/ws-app.ts). */
+  app?: string;
   /** Worker CLI flags besides the app and the socket dir (default: one process). */
   workerArgs?: string[];
   /** `upstream` settings of the proxy config. */
@@ -43,7 +45,7 @@ export class Stack {
     const args = options.workerArgs ?? ['--processes', '1'];
     const processes = Number(args[args.indexOf('--processes') + 1] ?? 1);
     const worker = await WorkerHarness.start([
-      WS_APP,
+      options.app ?? WS_APP,
       '--socket-dir',
       dir.path,
       '--log-format',
@@ -139,4 +141,36 @@ export async function roundTrip(client: WebSocket, data: string | Buffer): Promi
   const reply = nextMessage(client);
   client.send(data);
   return reply;
+}
+
+/** Every message a client receives, in order, from the moment it is made (none can slip by). */
+export class Inbox {
+  readonly #queue: Array<string | Buffer> = [];
+  #waiter: ((message: string | Buffer) => void) | null = null;
+  #closed: number | null = null;
+  #onClose: ((code: number) => void) | null = null;
+
+  constructor(client: WebSocket) {
+    client.on('message', (data: Buffer, isBinary: boolean) => {
+      const message = isBinary ? data : data.toString('utf8');
+      const waiter = this.#waiter;
+      this.#waiter = null;
+      if (waiter !== null) waiter(message);
+      else this.#queue.push(message);
+    });
+    client.on('close', (code: number) => {
+      this.#closed = code;
+      this.#onClose?.(code);
+    });
+  }
+
+  next(): Promise<string | Buffer> {
+    const queued = this.#queue.shift();
+    if (queued !== undefined) return Promise.resolve(queued);
+    if (this.#closed !== null) return Promise.reject(new Error(`closed with ${this.#closed}`));
+    return new Promise((resolve, reject) => {
+      this.#waiter = resolve;
+      this.#onClose = (code) => reject(new Error(`closed with ${code} while waiting for a message`));
+    });
+  }
 }
