@@ -102,4 +102,32 @@ describe('WebSocket failures and lifecycle', () => {
     await stack.worker.waitForLog((line) => line.event === 'grace-expired', 'grace-expired');
     expect(await roundTrip(fresh, 'after')).toBe('after');
   });
+
+  it('each open socket holds one of the worker’s streams: beyond --concurrency the proxy answers 503, a closed socket frees its slot', async () => {
+    stack = await Stack.start({
+      workerArgs: ['--processes', '1', '--concurrency', '2'],
+      upstream: { queueLength: 0 },
+    });
+    const first = stack.client('/echo');
+    const second = stack.client('/echo');
+    await Promise.all([opened(first), opened(second)]);
+    const third = stack.client('/echo');
+    const refused = new Promise<number>((resolve) =>
+      third.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0)),
+    );
+    expect(await refused).toBe(503);
+    first.close(1000);
+    await closed(first);
+    const fourth = await waitFor(async () => {
+      const client = stack!.client('/echo');
+      try {
+        await opened(client);
+        return client;
+      } catch {
+        return undefined; // the slot is freed once the close handshake has ended both directions
+      }
+    }, 'a socket in the freed slot');
+    expect(await roundTrip(fourth, 'in')).toBe('in');
+    expect(await roundTrip(second, 'still')).toBe('still');
+  });
 });
