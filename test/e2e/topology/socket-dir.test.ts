@@ -18,59 +18,18 @@
  * publishing would map.
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeConfig } from '../../unit/deploy/support/tools.js';
-import { ComposeProject, type Replica } from './support/compose-emulator.js';
+import { ComposeProject } from './support/compose-emulator.js';
+import { accessLog, freePort, served, waitForDjango, waitHealthy } from './support/helpers.js';
 import { stageNodeImage, stagePythonImage } from './support/image-stage.js';
-import { RequestLoop, type Outcome } from './support/request-loop.js';
+import { RequestLoop } from './support/request-loop.js';
 
 const APP = fileURLToPath(new URL('./apps/topology-app.ts', import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealthy(project: ComposeProject, replica: Replica, attempts = 120): Promise<string> {
-  let last = '';
-  for (let i = 0; i < attempts; i++) {
-    if (!replica.container.running)
-      throw new Error(
-        `${replica.container.spec.label} exited:\n${replica.container.output.slice(-30).join('\n')}`,
-      );
-    const result = await project.healthcheck(replica);
-    if (result.code === 0) return result.stdout;
-    last = `${result.stdout}${result.stderr}`;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(
-    `${replica.container.spec.label} never became healthy: ${last}\n${replica.container.output.slice(-30).join('\n')}`,
-  );
-}
-
-function served(outcomes: readonly Outcome[], host: string): Outcome[] {
-  return outcomes.filter((outcome) => outcome.host === host);
-}
-
-/** Access-log lines of the proxy (JSON, log: "access"). */
-function accessLog(
-  proxy: Replica,
-): Array<{ requestId: string; status: number; upstream: string; path: string }> {
-  return proxy.container.output
-    .filter((line) => line.includes('"log":"access"'))
-    .map((line) => JSON.parse(line) as { requestId: string; status: number; upstream: string; path: string });
-}
 
 describe('docker-compose.yml topology: proxy and workers sharing only a socket volume', () => {
   let dir: string;
@@ -239,13 +198,3 @@ describe('docker-compose.yml topology: proxy and workers sharing only a socket v
     );
   }, 180_000);
 });
-
-async function waitForDjango(origin: string): Promise<void> {
-  for (let i = 0; i < 80; i++) {
-    const response = await request(`${origin}/django/hello/`);
-    await response.body.text();
-    if (response.statusCode === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error('Django never answered through the proxy');
-}
