@@ -94,6 +94,35 @@ describe('WebSocket through gatewire', () => {
     expect((await closed(client)).code).toBe(1005);
   });
 
+  it('a client that does not read holds the app’s sends back (flow control end to end), then gets them all', async () => {
+    const client = stack.client('/flood?mb=32');
+    let received = 0;
+    client.on('message', (data: Buffer) => (received += data.length));
+    client.once('open', () => client.pause()); // stop reading the TCP socket at once
+    await opened(client);
+    const buffered = async (): Promise<number> => Number((await stack.get('/buffered')).text);
+    // The proxy grants credit only as the client takes bytes: what the kernel buffers and one window
+    // leave, the rest waits in the app's bufferedAmount.
+    let last = -1;
+    const held = await waitUntil(
+      async () => {
+        const amount = await buffered();
+        const settled = amount === last; // nothing moves while the client does not read
+        last = amount;
+        return settled && amount;
+      },
+      'the app’s sends held back',
+      15_000,
+      200,
+    );
+    expect(held).toBeGreaterThan(16 * 1024 * 1024);
+    client.resume();
+    await waitUntil(() => received === 32 * 1024 * 1024, 'all 32 MiB');
+    expect(await buffered()).toBe(0);
+    client.close();
+    await closed(client);
+  });
+
   it('closes with 1009 a message above the app’s maxPayload', async () => {
     const client = stack.client('/small');
     await opened(client);
