@@ -40,14 +40,29 @@ def greet(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def api_info(request: HttpRequest) -> JsonResponse:
+    """Who served the request, and what Django knows about the client (request.META).
+
+    `?delay=S` (at most 2 s) answers after S seconds: a slow API call that keeps its worker busy."""
+    try:
+        delay = min(max(float(request.GET.get("delay", "0")), 0.0), 2.0)
+    except ValueError:
+        return JsonResponse({"error": "delay must be a number"}, status=400)
+    if delay:
+        time.sleep(delay)
+    meta = request.META
     return JsonResponse(
         {
-            "server": request.META.get("SERVER_SOFTWARE"),
+            "server": meta.get("SERVER_SOFTWARE"),
             "worker_pid": os.getpid(),
-            "request_id": request.META.get("gatewire.request_id"),
+            "request_id": meta.get("gatewire.request_id"),
             "scheme": request.scheme,
+            "secure": request.is_secure(),
             "host": request.get_host(),
-            "client": request.META.get("REMOTE_ADDR"),
+            "client": meta.get("REMOTE_ADDR"),
+            # The proxy's forwarding fields, as it wrote them (a client's own are replaced, SPEC §7.3).
+            "forwarded_for": meta.get("HTTP_X_FORWARDED_FOR"),
+            "forwarded_proto": meta.get("HTTP_X_FORWARDED_PROTO"),
+            "forwarded_host": meta.get("HTTP_X_FORWARDED_HOST"),
         }
     )
 
@@ -84,6 +99,24 @@ def upload(request: HttpRequest) -> HttpResponse:
             "description": request.POST.get("description", ""),
         }
     )
+
+
+DOWNLOAD_MAX = 64 * 1024 * 1024
+_PATTERN = bytes(range(256)) * 4096  # 1 MiB
+
+
+@require_GET
+def download(request: HttpRequest) -> HttpResponse:
+    """`size` bytes of a fixed pattern (byte i is i % 256), in one response with a Content-Length:
+    a large body for a client that reads slowly (the proxy buffers it, the worker moves on)."""
+    try:
+        size = int(request.GET.get("size", "1048576"))
+    except ValueError:
+        return HttpResponseBadRequest("size must be an integer")
+    if not 0 <= size <= DOWNLOAD_MAX:
+        return HttpResponseBadRequest(f"size must be in 0…{DOWNLOAD_MAX}")
+    body = _PATTERN * (size // len(_PATTERN)) + _PATTERN[: size % len(_PATTERN)]
+    return HttpResponse(body, content_type="application/octet-stream")
 
 
 @require_GET

@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/echo/", views.api_echo, name="api-echo"),
     path("upload/", views.upload, name="upload"),
     path("stream/", views.stream, name="stream"),
+    path("download/", views.download, name="download"),
 ]
