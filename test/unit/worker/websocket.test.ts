@@ -440,3 +440,26 @@ describe('GatewayWebSocket', () => {
     await waitFor(() => sockets[0].bufferedAmount === 0, 'an empty buffer');
   });
 });
+
+describe('upgradeWebSocket() in a Hono app', () => {
+  it('upgrades c.req.raw and Hono returns the 101 unchanged', async () => {
+    const { Hono } = await import('hono');
+    const app = new Hono();
+    app.get('/ws', (c) => {
+      const { response, socket } = upgradeWebSocket(c.req.raw);
+      socket.onmessage = (event) => socket.send(`hono: ${String(event.data)}`);
+      return response;
+    });
+    current = await startInProcess({ app });
+    const client = await current.connect();
+    const stream = client.request({
+      path: '/ws',
+      upgrade: 'websocket',
+      headers: handshakeHeaders(randomBytes(16).toString('base64')),
+    });
+    const reader = new FrameReader(stream);
+    expect((await stream.head.promise).status).toBe(101);
+    await stream.write(clientFrame(0x1, 'hi'));
+    expect(await reader.next()).toEqual({ opcode: 0x1, payload: Buffer.from('hono: hi') });
+  });
+});
