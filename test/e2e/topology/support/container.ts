@@ -95,6 +95,9 @@ export class Container {
 
   private constructor(spec: ContainerSpec) {
     this.spec = spec;
+    if (process.getuid?.() !== 0)
+      throw new Error('the topology tests make namespaces and switch users: they run as root (as CI does)');
+    requireCommand('hostname', 'hostname');
     const unshare = requireCommand('unshare', 'util-linux');
     const tini = requireCommand('tini');
     const setpriv = requireCommand('setpriv', 'util-linux');
