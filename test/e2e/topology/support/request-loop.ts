@@ -79,7 +79,7 @@ export class RequestLoop {
   async until(
     predicate: (outcomes: readonly Outcome[]) => boolean,
     what: string,
-    timeoutMs = 30_000,
+    timeoutMs = 60_000,
   ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.outcomes)) {
