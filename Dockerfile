@@ -72,16 +72,16 @@ USER gatewire:gatewire
 
 # ---- the proxy -----------------------------------------------------------------------------------
 FROM runtime AS proxy
-# Without a config file: one upstream group, every worker socket in /run/gatewire/hello. The
-# compose file and the Kubernetes manifest pass a config file instead (GATEWIRE_CONFIG).
-ENV GATEWIRE_SOCKET_DIR=/run/gatewire/hello \
-    GATEWIRE_HEALTHCHECK_URL=http://127.0.0.1:8080/healthz/
+ENV GATEWIRE_HEALTHCHECK_URL=http://127.0.0.1:8080/healthz/
 EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
   CMD ["node", "/opt/gatewire/deploy/healthcheck.mjs", "http"]
 ENTRYPOINT ["/opt/gatewire/deploy/docker-entrypoint.sh", "node", "/opt/gatewire/proxy/dist/main.js"]
-CMD []
+# Without arguments: one upstream group, every worker socket in /run/gatewire/hello. The compose
+# file and the Kubernetes manifest replace this with --config FILE. (Not an ENV: the environment
+# overrides a config file, and GATEWIRE_SOCKET_DIR would add a group to the file's.)
+CMD ["--socket-dir", "/run/gatewire/hello"]
 
 # ---- the TypeScript worker -----------------------------------------------------------------------
 FROM runtime AS worker

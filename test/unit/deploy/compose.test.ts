@@ -8,9 +8,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { validateConfig } from '../../../proxy/src/config/config-validation.js';
 import type { ProxyConfig } from '../../../proxy/src/config/config.js';
 import { contextPathOf, type ImageConfig } from './support/dockerfile.js';
+import { resolveProxyConfig } from './support/proxy-config.js';
 import { serviceArgv, serviceEnv, serviceImage, serviceMounts } from './support/images.js';
 import {
   ComposeError,
@@ -26,14 +26,16 @@ const BASE = ['docker-compose.yml'];
 const TCP = ['docker-compose.yml', 'docker-compose.tcp.yml'];
 const SECRET = 'test-secret-0123456789abcdef';
 
-/** The proxy config file a proxy service runs with (GATEWIRE_CONFIG, a file the image COPYs). */
+/**
+ * The config the proxy container runs with, as the proxy computes it from the container's
+ * arguments, environment and the file they name; the file's groups must be all there is (an
+ * environment variable or flag adding a group would double the connections to every worker).
+ */
 function proxyConfigOf(service: ComposeService, image: ImageConfig): { path: string; config: ProxyConfig } {
-  const imagePath = serviceEnv(service, image).GATEWIRE_CONFIG;
-  expect(imagePath, 'the proxy service sets GATEWIRE_CONFIG').toBeDefined();
-  const contextPath = contextPathOf(image, imagePath);
-  expect(contextPath, `${imagePath} is copied into the proxy image`).not.toBeNull();
-  const raw = JSON.parse(readFileSync(join(REPO, contextPath!), 'utf8')) as unknown;
-  return { path: contextPath!, config: validateConfig(raw, contextPath!) };
+  const resolved = resolveProxyConfig(serviceArgv(service, image), serviceEnv(service, image), image);
+  expect(resolved.file, 'the proxy service names a config file').not.toBeNull();
+  expect(Object.keys(resolved.config.upstreams)).toEqual(resolved.fileGroups);
+  return { path: resolved.file!, config: resolved.config };
 }
 
 function mountOf(service: ComposeService, volume: string) {

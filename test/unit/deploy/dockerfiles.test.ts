@@ -18,6 +18,7 @@ import {
   type ImageConfig,
 } from './support/dockerfile.js';
 import { loadDockerfile, NODE_DOCKERFILE, PYTHON_DOCKERFILE } from './support/images.js';
+import { resolveProxyConfig } from './support/proxy-config.js';
 import { REPO } from './support/tools.js';
 
 const ignore = parseDockerIgnore(readFileSync(join(REPO, '.dockerignore'), 'utf8'));
@@ -145,7 +146,11 @@ describe('Dockerfile (proxy and worker targets)', () => {
     // The default app is in the image, and the worker finds it and its socket directory by itself.
     expect(contextPathOf(worker, worker.env.GATEWIRE_APP)).toBe('examples/hello/app.ts');
     expect(worker.env.GATEWIRE_SOCKET_DIR).toBe('/run/gatewire/hello');
-    expect(proxy.env.GATEWIRE_SOCKET_DIR).toBe(worker.env.GATEWIRE_SOCKET_DIR);
+    // The proxy image on its own (no config file) watches the directory the worker image uses.
+    const alone = resolveProxyConfig([...proxy.entrypoint, ...proxy.cmd], proxy.env, proxy);
+    expect(alone.file).toBeNull();
+    expect(alone.config.upstreams).toMatchObject({ default: { socketDir: worker.env.GATEWIRE_SOCKET_DIR } });
+    expect(Object.keys(alone.config.upstreams)).toEqual(['default']);
     // The .ts app is an ES module because the root package.json ("type": "module") is in the image.
     expect(contextPathOf(worker, '/opt/gatewire/package.json')).toBe('package.json');
   });

@@ -94,7 +94,10 @@ describe('deploy/k8s/gatewire.yaml', () => {
 
   it('gives the proxy a valid config that names the headless Service and re-resolves it', () => {
     const configMap = find('ConfigMap', 'gatewire-proxy-config');
-    const configPath = envOf(proxy, 'GATEWIRE_CONFIG')?.value;
+    const configPath = flagValue(proxy.args ?? [], '--config');
+    expect(envOf(proxy, 'GATEWIRE_CONFIG')).toBeUndefined();
+    // The image's ENV adds no upstream group to the file's (the environment overrides the file).
+    expect(Object.keys(images.proxy.env).filter((name) => /SOCKET_DIR|UPSTREAM/.test(name))).toEqual([]);
     const volume = proxyDeployment.spec.volumes?.find((v) => v.configMap?.name === configMap.metadata.name);
     const mount = proxy.volumeMounts?.find((m) => m.name === volume?.name);
     expect(mount).toBeDefined();
