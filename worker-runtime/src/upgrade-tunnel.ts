@@ -104,6 +104,25 @@ export class StreamTunnel implements UpgradeTunnel {
       throw this.#failure ?? new DOMException('the tunnel closed', 'AbortError');
   }
 
+  /**
+   * @internal write() without the WritableStream around it (the WebSocket duplex's hot path):
+   * null when the chunk went out at once, else a promise that settles as write()'s would.
+   */
+  send(chunk: Uint8Array): Promise<void> | null {
+    const stream = this.#stream;
+    if (!this.#opened || this.#failed || !stream.writable) return this.write(chunk);
+    if (stream.writeData(chunk, false)) return null;
+    return this.#sent();
+  }
+
+  /** The rest of a chunk send() could not send at once has gone out. */
+  async #sent(): Promise<void> {
+    const stream = this.#stream;
+    await stream.whenWritable();
+    if (stream.closed && !stream.localEnded)
+      throw this.#failure ?? new DOMException('the tunnel closed', 'AbortError');
+  }
+
   /** UnderlyingSink.close: half-close our direction (END_STREAM). */
   async close(): Promise<void> {
     await this.#ready();

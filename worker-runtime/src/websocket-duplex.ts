@@ -26,7 +26,6 @@ function swallow(): void {}
 export class TunnelDuplex extends Duplex implements TunnelObserver {
   #tunnel: StreamTunnel | null = null;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
-  #writer: WritableStreamDefaultWriter<Uint8Array> | null = null;
   #owner: DuplexOwner | null = null;
   #handshakeWritten = false;
   #reading = false;
@@ -47,10 +46,8 @@ export class TunnelDuplex extends Duplex implements TunnelObserver {
     this.#owner = owner;
     this.#tunnel = tunnel;
     this.#reader = tunnel.readable.getReader();
-    this.#writer = tunnel.writable.getWriter();
-    // Failures surface through the read and write promises; these two only must not go unhandled.
+    // Failures surface through the read promise; this one only must not go unhandled.
     this.#reader.closed.catch(swallow);
-    this.#writer.closed.catch(swallow);
     tunnel.observe(this);
     if (this.#wantsRead) this.#read();
   }
@@ -135,13 +132,19 @@ export class TunnelDuplex extends Duplex implements TunnelObserver {
   }
 
   #send(chunk: Buffer, callback: (error?: Error | null) => void): void {
-    const writer = this.#writer;
-    if (writer === null) {
+    const tunnel = this.#tunnel;
+    if (tunnel === null) {
       callback(new Error('the WebSocket tunnel is not attached'));
       return;
     }
+    // Straight to the stream when the window is open (no WritableStream promise per message).
+    const pending = tunnel.send(chunk);
+    if (pending === null) {
+      callback();
+      return;
+    }
     this.#writeCallback = callback;
-    writer.write(chunk).then(this.#onWritten, this.#onWriteError);
+    pending.then(this.#onWritten, this.#onWriteError);
   }
 
   #onWritten = (): void => {
@@ -158,13 +161,13 @@ export class TunnelDuplex extends Duplex implements TunnelObserver {
 
   /** end(): half-close our direction (END_STREAM) once everything written has gone out. */
   override _final(callback: (error?: Error | null) => void): void {
-    const writer = this.#writer;
-    if (writer === null) {
+    const tunnel = this.#tunnel;
+    if (tunnel === null) {
       callback();
       return;
     }
     this.#finalCallback = callback;
-    writer.close().then(this.#onClosed, this.#onCloseError);
+    tunnel.close().then(this.#onClosed, this.#onCloseError);
   }
 
   #onClosed = (): void => {
