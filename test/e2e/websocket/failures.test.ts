@@ -50,13 +50,13 @@ describe('WebSocket failures and lifecycle', () => {
   });
 
   it('the proxy’s tunnel idle timeout closes an idle socket with 1001; the app sees the close', async () => {
-    stack = await Stack.start({ upstream: { tunnelIdleTimeoutMs: 800 } });
+    stack = await Stack.start({ upstream: { tunnelIdleTimeoutMs: 1500 } });
     const busy = stack.client('/watch?tag=busy');
     const idle = stack.client('/watch?tag=idle');
     await Promise.all([opened(busy), opened(idle)]);
     const idleClosed = closed(idle);
     // The busy socket keeps talking for twice the idle timeout and stays open.
-    const until = Date.now() + 1600;
+    const until = Date.now() + 3000;
     while (Date.now() < until) {
       expect(await roundTrip(busy, 'tick')).toBe('tick');
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -73,7 +73,7 @@ describe('WebSocket failures and lifecycle', () => {
   });
 
   it('a rolling reload (SIGHUP) keeps open sockets working until the grace period ends; new ones reach the new process', async () => {
-    stack = await Stack.start({ workerArgs: ['--processes', '1', '--grace', '3'] });
+    stack = await Stack.start({ workerArgs: ['--processes', '1', '--grace', '6'] });
     const old = stack.client('/echo');
     await opened(old);
     const oldPid = await pidOf(old);
