@@ -463,3 +463,28 @@ describe('upgradeWebSocket() in a Hono app', () => {
     expect(await reader.next()).toEqual({ opcode: 0x1, payload: Buffer.from('hono: hi') });
   });
 });
+
+describe('upgradeWebSocket() with --plain-web-objects', () => {
+  it('upgrades a plain undici Request too', async () => {
+    current = await startInProcess({
+      fastWebObjects: false,
+      app: {
+        fetch(request: Request) {
+          const { response, socket } = upgradeWebSocket(request);
+          socket.onmessage = (event) => socket.send(`plain: ${String(event.data)}`);
+          return response;
+        },
+      },
+    });
+    const client = await current.connect();
+    const stream = client.request({
+      path: '/ws',
+      upgrade: 'websocket',
+      headers: handshakeHeaders(randomBytes(16).toString('base64')),
+    });
+    const reader = new FrameReader(stream);
+    expect((await stream.head.promise).status).toBe(101);
+    await stream.write(clientFrame(0x1, 'hi'));
+    expect(await reader.next()).toEqual({ opcode: 0x1, payload: Buffer.from('plain: hi') });
+  });
+});
