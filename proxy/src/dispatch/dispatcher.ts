@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { PROXY_ERRORS } from '../errors/proxy-error.js';
 import type { Dispatcher, Exchange } from '../http/exchange.js';
 import { serverNameOf } from './environ-builder.js';
+import { ForwardingCache } from './forwarding-cache.js';
 import { ProxiedRequest, type RequestContext, type UpstreamRoute } from './proxied-request.js';
 import { RequestSweep, sweepIntervalFor } from './request-sweep.js';
 import type { RouteMatch, Router } from './router.js';
@@ -36,6 +37,7 @@ export interface DispatcherOptions {
  */
 export class GatewireDispatcher implements Dispatcher, RequestContext {
   readonly trustedProxies: TrustedProxies;
+  readonly forwardingCache: ForwardingCache;
   readonly serverName: string;
   readonly responseTimeoutMs: number;
   readonly tunnelIdleTimeoutMs: number;
@@ -55,6 +57,7 @@ export class GatewireDispatcher implements Dispatcher, RequestContext {
   constructor(options: DispatcherOptions) {
     this.#router = options.router;
     this.trustedProxies = options.trustedProxies;
+    this.forwardingCache = new ForwardingCache(options.trustedProxies);
     this.serverName = options.serverName;
     this.responseTimeoutMs = options.responseTimeoutMs;
     this.tunnelIdleTimeoutMs = options.tunnelIdleTimeoutMs;
@@ -86,7 +89,8 @@ export class GatewireDispatcher implements Dispatcher, RequestContext {
       ]);
       return;
     }
-    const match = this.#router.match(serverNameOf(head.host, this.serverName), head.path);
+    const serverName = serverNameOf(head.host, this.serverName);
+    const match = this.#router.match(serverName, head.path);
     if (match === null) {
       exchange.upstream = '-';
       exchange.respondError(PROXY_ERRORS.NO_ROUTE.status, PROXY_ERRORS.NO_ROUTE.message);
@@ -99,7 +103,7 @@ export class GatewireDispatcher implements Dispatcher, RequestContext {
       return;
     }
     this.#inFlight++;
-    const request = new ProxiedRequest(exchange, target.route, this);
+    const request = new ProxiedRequest(exchange, target.route, this, serverName);
     this.#sweep.add(request);
     request.start();
   }

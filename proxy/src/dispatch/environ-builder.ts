@@ -1,6 +1,6 @@
 import type { Environ, HeaderPairs } from '@gatewire/protocol';
 import type { Exchange } from '../http/exchange.js';
-import { REPLACED_FIELDS, type Forwarding } from './forwarded-headers.js';
+import { forwardingPairs, REPLACED_FIELDS, type Forwarding } from './forwarded-headers.js';
 import { connectionListedNames, isHopByHop } from './hop-by-hop.js';
 
 /**
@@ -23,38 +23,52 @@ export function serverNameOf(host: string, fallback: string): string {
 /**
  * The header pairs a worker sees (SPEC §7.3): in order, without hop-by-hop fields (an upgrade keeps
  * `upgrade` and `connection`), without names containing `_`, without the forwarding fields the
- * proxy replaces; then the proxy's own X-Forwarded-For/Proto/Host and X-Request-Id.
+ * proxy replaces; then `extra` (fields the proxy adds), the proxy's own X-Forwarded-For/Proto/Host
+ * (`forwarded`, from forwardingPairs) and X-Request-Id.
+ *
+ * One array of the exact size: kept pairs are found in one pass (the input's own pair arrays are
+ * reused, not copied), and nothing grows an array on the way.
  */
 export function forwardedRequestHeaders(
   headers: HeaderPairs,
   upgrade: boolean,
-  forwarding: Forwarding,
+  forwarded: HeaderPairs,
   requestId: string,
   extra: HeaderPairs | null,
 ): HeaderPairs {
   const listed = connectionListedNames(headers);
-  const out: HeaderPairs = [];
-  for (let i = 0; i < headers.length; i++) {
-    const pair = headers[i];
-    const name = pair[0];
-    if (isHopByHop(name)) {
-      if (!upgrade || (name !== 'upgrade' && name !== 'connection')) continue;
-    } else if (listed !== null && listed.has(name)) continue;
+  const count = headers.length;
+  let keep = KEEP;
+  if (keep.length < count) keep = KEEP = new Uint8Array(Math.max(count, keep.length * 2));
+  let kept = 0;
+  for (let i = 0; i < count; i++) {
+    const name = headers[i][0];
+    let drop: boolean;
+    if (isHopByHop(name)) drop = !upgrade || (name !== 'upgrade' && name !== 'connection');
+    else drop = listed !== null && listed.has(name);
     // nginx underscores_in_headers off: `x_user` would alias `x-user` in CGI/WSGI.
-    if (name.includes('_') || REPLACED_FIELDS.has(name)) continue;
-    out.push(pair);
+    if (!drop) drop = name.includes('_') || REPLACED_FIELDS.has(name);
+    keep[i] = drop ? 0 : 1;
+    if (!drop) kept++;
   }
-  if (extra !== null) for (const pair of extra) out.push(pair);
-  if (forwarding.forwardedFor !== '') out.push(['x-forwarded-for', forwarding.forwardedFor]);
-  out.push(['x-forwarded-proto', forwarding.scheme]);
-  if (forwarding.forwardedHost !== '') out.push(['x-forwarded-host', forwarding.forwardedHost]);
-  out.push(['x-request-id', requestId]);
+  const extraCount = extra === null ? 0 : extra.length;
+  const out: HeaderPairs = new Array(kept + extraCount + forwarded.length + 1);
+  let at = 0;
+  for (let i = 0; i < count; i++) if (keep[i] === 1) out[at++] = headers[i];
+  for (let i = 0; i < extraCount; i++) out[at++] = extra![i];
+  for (let i = 0; i < forwarded.length; i++) out[at++] = forwarded[i];
+  out[at] = ['x-request-id', requestId];
   return out;
 }
 
+/** Scratch for forwardedRequestHeaders' keep decisions (single-threaded, used within one call). */
+let KEEP = new Uint8Array(64);
+
 export interface EnvironParts {
   readonly forwarding: Forwarding;
-  /** Used when the request has no host (HTTP/1.0 without Host). */
+  /** forwardingPairs(forwarding), when the caller has them already (ForwardingCache). */
+  readonly forwardingPairs?: HeaderPairs;
+  /** The request's server_name: serverNameOf(host, the configured name). */
   readonly serverName: string;
   /** WSGI SCRIPT_NAME of a mounted route, '' at the root. */
   readonly scriptName: string;
@@ -79,7 +93,7 @@ export function buildEnviron(exchange: Exchange, parts: EnvironParts): Environ {
     headers: forwardedRequestHeaders(
       head.headers,
       upgrade !== '',
-      forwarding,
+      parts.forwardingPairs ?? forwardingPairs(forwarding),
       exchange.requestId,
       parts.extraHeaders,
     ),
@@ -88,7 +102,7 @@ export function buildEnviron(exchange: Exchange, parts: EnvironParts): Environ {
     clientPort: forwarding.clientPort,
     serverAddr: connection.localAddress,
     serverPort: connection.localPort,
-    serverName: serverNameOf(head.host, parts.serverName),
+    serverName: parts.serverName,
     requestId: exchange.requestId,
     bodyLength: parts.bodyLength,
     scriptName: parts.scriptName,

@@ -103,6 +103,18 @@ export function resolveForwarding(
   };
 }
 
+/**
+ * The forwarding fields the proxy sends for `forwarding` (SPEC §7.3): X-Forwarded-For (when there
+ * is an address), X-Forwarded-Proto, X-Forwarded-Host (when there is a host).
+ */
+export function forwardingPairs(forwarding: Forwarding): HeaderPairs {
+  const pairs: HeaderPairs = [];
+  if (forwarding.forwardedFor !== '') pairs.push(['x-forwarded-for', forwarding.forwardedFor]);
+  pairs.push(['x-forwarded-proto', forwarding.scheme]);
+  if (forwarding.forwardedHost !== '') pairs.push(['x-forwarded-host', forwarding.forwardedHost]);
+  return pairs;
+}
+
 /** One X-Forwarded-For entry as an IP: `1.2.3.4`, `1.2.3.4:80`, `2001:db8::1`, `[2001:db8::1]:80`; null otherwise. */
 export function parseForwardedAddress(entry: string): string | null {
   let text = entry.trim();

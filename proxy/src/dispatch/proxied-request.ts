@@ -11,7 +11,7 @@ import type { StreamFailure, StreamListener, WorkerStream } from '../upstream/wo
 import { BodySpool, type SpoolSink } from './body-spool.js';
 import type { SweepNode } from './request-sweep.js';
 import { buildEnviron } from './environ-builder.js';
-import { resolveForwarding, type Forwarding } from './forwarded-headers.js';
+import type { ForwardingCache, ResolvedForwarding } from './forwarding-cache.js';
 import { stripResponseHopByHop } from './hop-by-hop.js';
 import {
   INVALID,
@@ -39,7 +39,8 @@ export interface UpstreamRoute {
 /** Settings and services shared by every request; the dispatcher provides them. */
 export interface RequestContext {
   readonly trustedProxies: TrustedProxies;
-  readonly serverName: string;
+  /** X-Forwarded-* decisions, remembered per client connection. */
+  readonly forwardingCache: ForwardingCache;
   /** Time to the response head, and idle time between response DATA frames. */
   readonly responseTimeoutMs: number;
   readonly tunnelIdleTimeoutMs: number;
@@ -82,7 +83,9 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   readonly #route: UpstreamRoute;
   readonly #ctx: RequestContext;
   #environ: Environ | null = null;
-  #forwarding: Forwarding | null = null;
+  #forwarding: ResolvedForwarding | null = null;
+  /** SPEC §7.2 server_name, as the dispatcher routed on it. */
+  readonly #serverName: string;
   #log: Logger | null = null;
   #done = false;
   #attempts = 0;
@@ -132,10 +135,11 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   #sweptActivity = 0;
   #idleSince = 0;
 
-  constructor(exchange: Exchange, route: UpstreamRoute, ctx: RequestContext) {
+  constructor(exchange: Exchange, route: UpstreamRoute, ctx: RequestContext, serverName: string) {
     this.exchange = exchange;
     this.#route = route;
     this.#ctx = ctx;
+    this.#serverName = serverName;
     this.needsUpgrade = exchange.head.upgrade !== '';
   }
 
@@ -143,14 +147,13 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     const exchange = this.exchange;
     exchange.handler = this;
     exchange.upstream = this.#route.group.name;
-    const forwarding = resolveForwarding(
+    const forwarding = this.#ctx.forwardingCache.resolve(
       exchange.connection,
       exchange.head.headers,
       exchange.head.host,
-      this.#ctx.trustedProxies,
     );
     // A request id from a trusted proxy is adopted before anything is written (exchange.ts).
-    if (forwarding.requestId !== null) exchange.requestId = forwarding.requestId;
+    if (forwarding.forwarding.requestId !== null) exchange.requestId = forwarding.forwarding.requestId;
     const bodyLength = exchange.head.bodyLength;
     if (!this.needsUpgrade && bodyLength !== 0 && this.#bufferRequests()) {
       // Request buffering: the whole body first, then a worker slot (slow uploads never pin a sync worker).
@@ -232,8 +235,9 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
       bodyLength = spool.size;
     }
     const environ = buildEnviron(this.exchange, {
-      forwarding: this.#forwarding!,
-      serverName: this.#ctx.serverName,
+      forwarding: this.#forwarding!.forwarding,
+      forwardingPairs: this.#forwarding!.pairs,
+      serverName: this.#serverName,
       scriptName: this.#route.scriptName,
       bodyLength,
       extraHeaders: extra,

@@ -1,5 +1,5 @@
 import type { RenderedFields } from '../http/exchange.js';
-import { latin1Slice } from '../latin1.js';
+import { latin1Slice, latin1Write } from '../latin1.js';
 import type { RawResponseHead } from '../upstream/response-head-reader.js';
 
 /** RFC 9110 §5.6.2 tchar, by byte. */
@@ -163,19 +163,20 @@ export function renderResponseFields(
       }
       hasDate = true;
     }
-    buf.copy(lines, at, nameStart, nameStart + nameLength);
+    // Byte loops: fields are short, and Buffer#copy costs a call and a view object each.
+    for (let j = 0; j < nameLength; j++) lines[at + j] = buf[nameStart + j];
     at += nameLength;
     lines[at++] = COLON_SPACE_0;
     lines[at++] = COLON_SPACE_1;
-    buf.copy(lines, at, valueStart, valueStart + valueLength);
+    for (let j = 0; j < valueLength; j++) lines[at + j] = buf[valueStart + j];
     at += valueLength;
     lines[at++] = 0x0d;
     lines[at++] = 0x0a;
   }
   if (contentLength >= 0) {
-    CONTENT_LENGTH.copy(lines, at);
+    for (let j = 0; j < CONTENT_LENGTH.length; j++) lines[at + j] = CONTENT_LENGTH[j];
     at += CONTENT_LENGTH.length;
-    at += lines.write(String(contentLength), at, 'latin1');
+    at += latin1Write(lines, String(contentLength), at);
     lines[at++] = 0x0d;
     lines[at++] = 0x0a;
   }

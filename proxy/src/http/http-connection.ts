@@ -18,6 +18,8 @@ export interface FrontContext {
   activeExchanges: number;
   connectionClosed(connection: HttpConnection): void;
   internalError(error: unknown): void;
+  /** Flushes the exchange's held head (and body) at the end of this tick, with every other one deferred in it. */
+  deferFlush(exchange: HttpExchange): void;
 }
 
 /** Facts about a client connection; one object per connection, shared by its exchanges. */
@@ -48,10 +50,6 @@ const EMPTY = Buffer.alloc(0);
 
 function runProcess(connection: HttpConnection): void {
   connection.process();
-}
-
-function runFlush(exchange: HttpExchange): void {
-  exchange.flushPending();
 }
 
 /**
@@ -466,7 +464,7 @@ export class HttpConnection {
    */
   scheduleFlush(exchange: HttpExchange): void {
     if (this.#processing) this.#flushAfterLoop = exchange;
-    else process.nextTick(runFlush, exchange);
+    else this.#front.deferFlush(exchange);
   }
 
   /** @internal The response is complete (endResponse, respondError, or an answered abort). */

@@ -338,7 +338,11 @@ export class HttpExchange implements Exchange {
     } else {
       const first = statusLine(status, reason);
       const tail = headTail(framing, connection, hasDate);
-      this.#parts = [first, lines, tail];
+      // Room for the body chunk that usually follows: a 3-element literal would grow to 20 slots
+      // on that push. (Shortening an array keeps its backing store.)
+      const parts: Array<string | Buffer> = [first, lines, tail, ''];
+      parts.length = 3;
+      this.#parts = parts;
       this.#partsBytes = first.length + lines.length + tail.length;
     }
     this.#bytesOut += this.#partsBytes;
@@ -527,7 +531,10 @@ export class HttpExchange implements Exchange {
     for (let i = 0; i < parts.length; i++) {
       const part = parts[i];
       if (typeof part === 'string') offset += latin1Write(out, part, offset);
-      else offset += part.copy(out, offset);
+      else {
+        out.set(part, offset); // no argument handling, no view object (Buffer#copy has both)
+        offset += part.length;
+      }
     }
     this.#noteWrite(socket.write(out));
   }

@@ -2,6 +2,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import type { Dispatcher, ExchangeObserver } from './exchange.js';
 import { HttpFrontUsageError } from './http-errors.js';
 import { ClientConnectionInfo, type FrontContext, HttpConnection } from './http-connection.js';
+import type { HttpExchange } from './http-exchange.js';
 import { type HttpFrontOptions, resolveHttpFrontOptions } from './http-front-options.js';
 
 /** What an HttpFront serves and whom it tells. */
@@ -35,10 +36,17 @@ function defaultInternalError(error: unknown): void {
   process.emitWarning(error instanceof Error ? error : new Error(String(error)), 'GatewireHttpFrontWarning');
 }
 
+function runDeferredFlushes(state: FrontState): void {
+  state.flushDeferred();
+}
+
 /** What the connections of one front share (FrontContext), kept apart from the front's own lifecycle. */
 class FrontState implements FrontContext {
   draining = false;
   activeExchanges = 0;
+  /** Exchanges whose heads wait for body bytes to share their write, until the end of this tick. */
+  readonly #deferred: HttpExchange[] = [];
+  #deferScheduled = false;
 
   constructor(
     readonly options: Readonly<HttpFrontOptions>,
@@ -58,6 +66,31 @@ class FrontState implements FrontContext {
     } catch {
       // A throwing error hook must not take the connection loop down with it.
     }
+  }
+
+  /**
+   * One nextTick for every head held in this tick, not one each: a dispatcher answering many
+   * requests from one upstream read (a worker's batch of responses) schedules a single callback.
+   */
+  deferFlush(exchange: HttpExchange): void {
+    this.#deferred.push(exchange);
+    if (this.#deferScheduled) return;
+    this.#deferScheduled = true;
+    process.nextTick(runDeferredFlushes, this);
+  }
+
+  flushDeferred(): void {
+    this.#deferScheduled = false;
+    const deferred = this.#deferred;
+    // A flush may defer another exchange: the loop reads the length each time.
+    for (let i = 0; i < deferred.length; i++) {
+      try {
+        deferred[i].flushPending();
+      } catch (error) {
+        this.internalError(error);
+      }
+    }
+    deferred.length = 0;
   }
 }
 

@@ -29,6 +29,7 @@ import {
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors/proxy-error.js';
 import { RawResponseHead, readResponseHead } from './response-head-reader.js';
+import { StreamTable } from './stream-table.js';
 import { addressLabel, type WorkerAddress } from './worker-address.js';
 import { WorkerStream, type StreamFailure, type StreamListener } from './worker-stream.js';
 
@@ -115,7 +116,7 @@ export class WorkerConnection implements FrameHandler {
   readonly #log: Logger;
   readonly #encoder = new FrameEncoder();
   readonly #decoder: FrameDecoder;
-  readonly #streams = new Map<number, WorkerStream>();
+  readonly #streams = new StreamTable();
   /** Refilled for every RESPONSE; listeners use it during the call only. */
   readonly #rawHead = new RawResponseHead();
   #socket: Socket | null = null;
@@ -260,7 +261,7 @@ export class WorkerConnection implements FrameHandler {
       environ.upgrade !== '',
     );
     stream.localEnded = endStream;
-    this.#streams.set(id, stream);
+    this.#streams.add(stream);
     this.#scheduleFlush();
     // SPEC §6.1: a proxy that runs out of ids opens a new connection.
     if (id === Limits.MAX_STREAM_ID) this.drain('stream ids exhausted');
@@ -271,7 +272,7 @@ export class WorkerConnection implements FrameHandler {
   sendData(stream: WorkerStream, chunk: Buffer, endStream: boolean): void {
     if (stream.closed || stream.localEnded) return;
     if (chunk.length > 0) {
-      stream.sendWindow.spend(chunk.length);
+      stream.spend(chunk.length);
       this.#encoder.data(stream.id, chunk, endStream);
     } else if (endStream) {
       this.#encoder.data(stream.id, EMPTY, true);
@@ -297,7 +298,7 @@ export class WorkerConnection implements FrameHandler {
   /** The client took `bytes` of response body: grant them back to the worker when due (SPEC §9). */
   consumed(stream: WorkerStream, bytes: number): void {
     if (stream.closed || stream.remoteEnded || bytes === 0) return;
-    const increment = stream.receiveWindow.consume(bytes);
+    const increment = stream.consume(bytes);
     if (increment > 0) {
       this.#encoder.window(stream.id, increment);
       this.#scheduleFlush();
@@ -493,7 +494,7 @@ export class WorkerConnection implements FrameHandler {
       this.#streamError(stream, 'STREAM_CLOSED', `DATA on stream ${streamId} after END_STREAM`);
       return;
     }
-    stream.receiveWindow.receive(chunk.length, streamId); // SPEC §9: FLOW_CONTROL_ERROR on overspend
+    stream.receive(chunk.length); // SPEC §9: FLOW_CONTROL_ERROR on overspend
     const end = endOfFrame && (flags & Flags.END_STREAM) !== 0;
     if (end) stream.remoteEnded = true;
     stream.listener.onResponseData(chunk, end);
@@ -515,6 +516,7 @@ export class WorkerConnection implements FrameHandler {
     const hello = decodeHello(payload);
     expectRole(hello, 'worker');
     this.#hello = hello;
+    this.#streams.resize(hello.maxStreams);
     this.#encoder.maxFrameSize = hello.maxFrameSize;
     this.#features = negotiateFeatures(PROXY_FEATURES, hello.features);
     const secret = this.#options.secret;
@@ -637,7 +639,7 @@ export class WorkerConnection implements FrameHandler {
   #onWindow(streamId: number, increment: number): void {
     const stream = this.#lookup(streamId, 'WINDOW');
     if (stream === undefined) return; // SPEC §9: WINDOW for a closed stream is ignored
-    stream.sendWindow.grant(increment, streamId);
+    stream.grant(increment);
     if (!stream.localEnded) stream.listener.onRequestWritable();
   }
 
@@ -678,7 +680,8 @@ export class WorkerConnection implements FrameHandler {
     this.#enterDraining();
     // SPEC §11: streams above last_stream were never processed: refused, retry elsewhere.
     const refused: WorkerStream[] = [];
-    for (const stream of this.#streams.values()) if (stream.id > goaway.lastStream) refused.push(stream);
+    for (const stream of this.#streams.toArray()) if (stream.id > goaway.lastStream) refused.push(stream);
+    refused.sort((a, b) => a.id - b.id);
     for (const stream of refused) {
       this.#removeStream(stream);
       stream.listener.onStreamFailed('refused', `above the worker's GOAWAY last_stream ${goaway.lastStream}`);
@@ -731,7 +734,7 @@ export class WorkerConnection implements FrameHandler {
   #removeStream(stream: WorkerStream): void {
     if (stream.closed) return;
     stream.closed = true;
-    this.#streams.delete(stream.id);
+    this.#streams.delete(stream);
     if (this.#state === State.Draining && this.#streams.size === 0) {
       // SPEC §11: the proxy closes a drained connection once its active streams have ended.
       setImmediate(closeDrained, this);
@@ -828,7 +831,8 @@ export class WorkerConnection implements FrameHandler {
       else this.#log.warn(fields, 'worker connection failed');
     }
     // SPEC §11: streams still active when a connection closes are failed.
-    const streams = [...this.#streams.values()];
+    // In id order: requests fail (and may retry) in the order they were sent.
+    const streams = this.#streams.toArray().sort((a, b) => a.id - b.id);
     this.#streams.clear();
     const failureKind: StreamFailure = failure?.kind === 'protocol' ? 'protocol-error' : 'connection-lost';
     const message = failure?.message ?? 'connection closed';

@@ -1,4 +1,4 @@
-import { ReceiveWindow, SendWindow, type HeaderPairs } from '@gatewire/protocol';
+import { Limits, ProtocolError, type HeaderPairs } from '@gatewire/protocol';
 import type { RawResponseHead } from './response-head-reader.js';
 import type { WorkerConnection } from './worker-connection.js';
 
@@ -37,15 +37,22 @@ export interface StreamListener {
   onStreamFailed(failure: StreamFailure, message: string): void;
 }
 
-/** One stream on a worker connection: ids, windows and end-of-stream state (SPEC §6, §9). */
+/**
+ * One stream on a worker connection: ids, windows and end-of-stream state (SPEC §6, §9). The two
+ * flow-control windows are plain fields here (the protocol's SendWindow/ReceiveWindow semantics,
+ * without two more objects per request).
+ */
 export class WorkerStream {
   readonly id: number;
   readonly connection: WorkerConnection;
   listener: StreamListener;
   /** Credit for request DATA: the worker's initial_window, grown by its WINDOW frames. */
-  readonly sendWindow: SendWindow;
-  /** Credit granted to the worker for response DATA. */
-  readonly receiveWindow: ReceiveWindow;
+  sendCredit: number;
+  /** Response DATA bytes the worker may still send (the credit granted to it). */
+  receiveRemaining: number;
+  /** Response bytes the client consumed and not yet granted back. */
+  #consumed = 0;
+  readonly #receiveInitial: number;
   /** END_STREAM sent (request side done). */
   localEnded = false;
   /** END_STREAM received (response side done). */
@@ -68,13 +75,58 @@ export class WorkerStream {
     this.id = id;
     this.connection = connection;
     this.listener = listener;
-    this.sendWindow = new SendWindow(sendWindow);
-    this.receiveWindow = new ReceiveWindow(receiveWindow);
+    this.sendCredit = sendWindow;
+    this.receiveRemaining = receiveWindow;
+    this.#receiveInitial = receiveWindow;
     this.upgrade = upgrade;
   }
 
-  /** Bytes of request body that may be sent now. */
-  get sendCredit(): number {
-    return this.sendWindow.available;
+  /** DATA of `bytes` sent (the caller kept within sendCredit). */
+  spend(bytes: number): void {
+    this.sendCredit -= bytes;
+  }
+
+  /** A WINDOW from the worker (SPEC §9): FLOW_CONTROL_ERROR on 0 or overflow. */
+  grant(increment: number): void {
+    if (increment < 1 || increment > Limits.MAX_WINDOW) {
+      throw new ProtocolError(
+        'FLOW_CONTROL_ERROR',
+        `WINDOW increment ${increment} on stream ${this.id} is not in 1…${Limits.MAX_WINDOW}`,
+      );
+    }
+    const next = this.sendCredit + increment;
+    if (next > Limits.MAX_WINDOW) {
+      throw new ProtocolError(
+        'FLOW_CONTROL_ERROR',
+        `WINDOW on stream ${this.id} would raise the window to ${next}, above ${Limits.MAX_WINDOW}`,
+      );
+    }
+    this.sendCredit = next;
+  }
+
+  /** Response DATA arrived (SPEC §9): FLOW_CONTROL_ERROR when the worker overspends. */
+  receive(bytes: number): void {
+    this.receiveRemaining -= bytes;
+    if (this.receiveRemaining < 0) {
+      throw new ProtocolError(
+        'FLOW_CONTROL_ERROR',
+        `peer sent ${-this.receiveRemaining} bytes of DATA beyond the window on stream ${this.id}`,
+      );
+    }
+  }
+
+  /**
+   * The client took `bytes`: returns the WINDOW increment to send now, or 0. Credit goes back once
+   * half the initial window is consumed (SPEC §9, as both gatewire workers do).
+   */
+  consume(bytes: number): number {
+    const consumed = this.#consumed + bytes;
+    if (consumed < this.#receiveInitial >>> 1) {
+      this.#consumed = consumed;
+      return 0;
+    }
+    this.#consumed = 0;
+    this.receiveRemaining += consumed;
+    return consumed;
   }
 }

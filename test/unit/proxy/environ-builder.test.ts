@@ -43,7 +43,7 @@ describe('buildEnviron (SPEC §7.2)', () => {
     );
     const environ = buildEnviron(exchange, {
       forwarding,
-      serverName: 'default.test',
+      serverName: serverNameOf(exchange.head.host, 'default.test'),
       scriptName: '/api',
       bodyLength: 3,
       extraHeaders: null,
@@ -80,7 +80,7 @@ describe('buildEnviron (SPEC §7.2)', () => {
     const forwarding = resolveForwarding(exchange.connection, [], '', new TrustedProxies([]));
     const environ = buildEnviron(exchange, {
       forwarding,
-      serverName: 'fallback.test',
+      serverName: serverNameOf(exchange.head.host, 'fallback.test'),
       scriptName: '',
       bodyLength: null,
       extraHeaders: null,

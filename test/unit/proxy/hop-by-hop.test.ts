@@ -5,7 +5,7 @@ import {
   stripResponseHopByHop,
 } from '../../../proxy/src/dispatch/hop-by-hop.js';
 import { forwardedRequestHeaders } from '../../../proxy/src/dispatch/environ-builder.js';
-import type { Forwarding } from '../../../proxy/src/dispatch/forwarded-headers.js';
+import { forwardingPairs, type Forwarding } from '../../../proxy/src/dispatch/forwarded-headers.js';
 
 const forwarding: Forwarding = {
   clientAddr: '1.2.3.4',
@@ -59,7 +59,7 @@ describe('hop-by-hop fields', () => {
         ['accept', 'text/html'],
       ],
       false,
-      forwarding,
+      forwardingPairs(forwarding),
       'rid-1',
       null,
     );
@@ -82,7 +82,7 @@ describe('hop-by-hop fields', () => {
         ['sec-websocket-key', 'k'],
       ],
       true,
-      forwarding,
+      forwardingPairs(forwarding),
       'rid',
       null,
     );
