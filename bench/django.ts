@@ -3,14 +3,18 @@
  * view, the same Python, the same Django, 2 processes each, side by side in one run.
  *
  *   npx tsc -b proxy && npx tsx bench/django.ts [--rounds 3] [--duration 5] [--connections 64,16]
- *       [--threads 1,2,4] [--views hello,api] [--stacks gatewire,uwsgi,gunicorn]
+ *       [--threads 1,2,4] [--views hello,api] [--stacks gatewire,uwsgi,gunicorn] [--baseline DIR]
  *
  * Stacks (each started once, all left running and idle while another is measured):
  * - (a) `gatewire tN`: proxy/dist/main.js + `python3 -m gatewire_wsgi --socket-dir … --processes 2
  *       --threads N` (N from --threads; threads 1 is the configuration compared with the others);
+ *       `--threads 1b1` adds `--backlog 1` (`gatewire t1 b1`);
  * - (b) `nginx+uwsgi`: nginx (1 worker) → uwsgi protocol over a Unix socket → uWSGI, 2 processes;
  * - (c) `nginx+gunicorn`: nginx (1 worker) → HTTP/1.0, a connection per request, over a Unix
  *       socket → gunicorn, 2 sync workers.
+ * - `baseline tN` (with --baseline DIR): (a) with the gatewire_wsgi package found in DIR (say
+ *   `git archive <commit> worker-runtime/python | tar -x -C /tmp/base`, DIR /tmp/base/worker-runtime/python),
+ *   to measure a worker change in the same run.
  * Configs: bench/django/ (rendered into a private temporary directory). Views: `hello` is
  * /work/shared/reference-stacks/apps/django_hello (`/`, 13 bytes of text/plain through the
  * default middleware); `api` is examples/django's JSON API (`/api/info/`).
@@ -208,18 +212,42 @@ function render(file: string, values: Record<string, string>): string {
   return text;
 }
 
-function pythonEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+function pythonEnv(extra: NodeJS.ProcessEnv = {}, workerPackage = WORKER_PACKAGE): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    PYTHONPATH: [WORKER_PACKAGE, process.env.PYTHONPATH].filter(Boolean).join(':'),
+    PYTHONPATH: [workerPackage, process.env.PYTHONPATH].filter(Boolean).join(':'),
     DJANGO_ALLOWED_HOSTS: '127.0.0.1,localhost',
     ...extra,
   };
 }
 
-async function startGatewire(runDir: string, view: View, threads: number): Promise<Stack> {
-  const name = `gatewire t${threads}`;
-  const dir = join(runDir, `gatewire-${view.name}-t${threads}`);
+/** A gatewire variant: `T` (threads) or `TbB` (threads and --backlog B), e.g. `1`, `4`, `1b1`. */
+interface Variant {
+  threads: number;
+  backlog: number;
+  label: string;
+}
+
+function parseVariant(text: string): Variant {
+  const match = /^(\d+)(?:b(\d+))?$/.exec(text);
+  if (match === null)
+    throw new Error(`--threads ${text}: expected T or TbB (threads, backlog), e.g. 1, 4, 1b1`);
+  const threads = Number(match[1]);
+  const backlog = Number(match[2] ?? 0);
+  return { threads, backlog, label: backlog ? `t${threads} b${backlog}` : `t${threads}` };
+}
+
+async function startGatewire(
+  runDir: string,
+  view: View,
+  variant: Variant,
+  baseline: string | null = null,
+): Promise<Stack> {
+  const name = `${baseline === null ? 'gatewire' : 'baseline'} ${variant.label}`;
+  const dir = join(
+    runDir,
+    `${baseline === null ? 'gatewire' : 'baseline'}-${view.name}-${variant.label.replace(' ', '')}`,
+  );
   const socketDir = join(dir, 'gatewire');
   mkdirSync(socketDir, { recursive: true, mode: 0o750 });
   const port = await freePort();
@@ -238,11 +266,12 @@ async function startGatewire(runDir: string, view: View, threads: number): Promi
       '--processes',
       '2',
       '--threads',
-      String(threads),
+      String(variant.threads),
+      ...(variant.backlog ? ['--backlog', String(variant.backlog)] : []),
       '--log-level',
       'warning',
     ],
-    { env: pythonEnv(), log: join(dir, 'worker.log') },
+    { env: pythonEnv({}, baseline ?? WORKER_PACKAGE), log: join(dir, 'worker.log') },
   );
   const front = launch(process.execPath, [PROXY_MAIN, '--config', configPath], {
     log: join(dir, 'proxy.log'),
@@ -491,13 +520,15 @@ async function main(): Promise<void> {
   const rounds = Number(arg('--rounds', '3'));
   const seconds = Number(arg('--duration', '5'));
   const connectionsList = list(arg('--connections', '64,16')).map(Number);
-  const threadsList = list(arg('--threads', '1,2,4')).map(Number);
+  const variants = list(arg('--threads', '1,2,4')).map(parseVariant);
   const views = list(arg('--views', 'hello')).map((name) => {
     const view = VIEWS[name];
     if (!view) throw new Error(`unknown view ${name}; known: ${Object.keys(VIEWS).join(', ')}`);
     return view;
   });
   const wanted = new Set(list(arg('--stacks', 'gatewire,uwsgi,gunicorn')));
+  // Another gatewire_wsgi package (e.g. `git archive` of an older commit): a "baseline" stack to A/B.
+  const baseline = arg('--baseline', '') || null;
 
   const references = checkReferences(wanted);
   if (references.problems.length) {
@@ -522,7 +553,8 @@ async function main(): Promise<void> {
       const stacks: Stack[] = [];
       try {
         if (wanted.has('gatewire'))
-          for (const threads of threadsList) stacks.push(await startGatewire(runDir, view, threads));
+          for (const variant of variants) stacks.push(await startGatewire(runDir, view, variant));
+        if (baseline !== null) stacks.push(await startGatewire(runDir, view, variants[0], resolve(baseline)));
         if (wanted.has('uwsgi')) stacks.push(await startUwsgi(runDir, view, references.uwsgi!));
         if (wanted.has('gunicorn')) stacks.push(await startGunicorn(runDir, view));
         const results = new Map<number, Map<string, Measurement[]>>(

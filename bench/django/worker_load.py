@@ -253,6 +253,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--backlog", type=int, default=0)
     parser.add_argument("--in-flight", type=int, default=0, help="default: the worker's max_streams")
     parser.add_argument("--app", choices=sorted(APPS), default="hello")
     parser.add_argument("--profile", help="run the worker under cProfile, writing this pstats file")
@@ -280,6 +281,8 @@ def main() -> None:
         command = [sys.executable, "-m", "gatewire_wsgi", module]
     command += ["--chdir", chdir, "--socket", socket_path]
     command += ["--threads", str(args.threads), "--log-level", "warning"]
+    if args.backlog:
+        command += ["--backlog", str(args.backlog)]
     worker = subprocess.Popen(command, env=env)
     client = None
     try:

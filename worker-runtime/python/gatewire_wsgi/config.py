@@ -15,6 +15,7 @@ from .errors import ConfigError
 from .logs import FORMATS, LEVELS
 from .socket_dir import NAME_PATTERN, parse_tcp_address
 
+MAX_BACKLOG = 1024
 USAGE_EXAMPLE = "python3 -m gatewire_wsgi myproject.wsgi:application --socket-dir /run/gatewire --processes 4"
 
 
@@ -37,6 +38,7 @@ class Config:
     handshake_timeout: float
     max_frame_size: int = 262_144
     initial_window: int = 262_144
+    backlog: int = 0
 
     @property
     def single_process(self) -> bool:
@@ -59,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--tcp", metavar="tcp://HOST:PORT", help="TCP; requires $GATEWIRE_SECRET")
     parser.add_argument("--processes", type=int, default=1, metavar="N", help="worker processes (default 1)")
     parser.add_argument("--threads", type=int, default=1, metavar="M", help="request threads per process (default 1)")
+    parser.add_argument(
+        "--backlog",
+        type=int,
+        default=0,
+        metavar="B",
+        help="requests a process accepts beyond --threads, waiting for a free thread (default 0)",
+    )
     parser.add_argument("--name", help="app name in socket file names and HELLO (default: <the app's package>-<hostname>)")
     parser.add_argument("--chdir", metavar="DIR", help="change to DIR and import the app from there")
     parser.add_argument(
@@ -117,6 +126,8 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
         raise ConfigError("--socket runs exactly one process on that path; use --socket-dir for --processes N")
     if args.threads < 1:
         raise ConfigError(f"--threads {args.threads}: at least 1")
+    if not 0 <= args.backlog <= MAX_BACKLOG:
+        raise ConfigError(f"--backlog {args.backlog}: 0…{MAX_BACKLOG}")
     if args.max_requests < 0:
         raise ConfigError("--max-requests must be 0 (never) or more")
     if args.timeout < 0:
@@ -160,4 +171,5 @@ def parse_config(argv: Sequence[str], env: Mapping[str, str]) -> Config:
         handshake_timeout=args.handshake_timeout,
         max_frame_size=args.max_frame_size,
         initial_window=args.initial_window,
+        backlog=args.backlog,
     )

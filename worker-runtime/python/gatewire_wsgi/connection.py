@@ -8,10 +8,12 @@ buffers when large), so frames never interleave and small frames never cost a sy
 
 Inline requests (with --threads 1): a request whose body has fully arrived by the end of the chunk
 that carried it runs on the reader thread itself, with no thread handoff (recv, app, sendall,
-recv). While it runs nobody reads the socket, so the process's main thread hands the reading
-role to a new thread if the request runs longer than a few milliseconds or waits for send
-credit (`hand_over_if_busy`): PING, RESET and WINDOW keep being answered. The reading role is a
-token; only its holder feeds the decoder, and the holder changes only between chunks.
+recv). Requests decoded from one chunk (with --backlog, the proxy may send more than one) run
+there one after the other, in order. While one runs nobody reads the socket, so the process's
+main thread hands the reading role to a new thread if the request runs longer than a few
+milliseconds or waits for send credit (`hand_over_if_busy`): PING, RESET and WINDOW keep being
+answered, and the requests still waiting go to the thread pool. The reading role is a token;
+only its holder feeds the decoder, and the holder changes only between chunks.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import os
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
@@ -160,8 +163,10 @@ class Connection:
         self._decoder = FrameDecoder(self, settings.max_frame_size)
         # The reading role (see the module docstring): bumped when a new thread takes it over.
         self._reader_token = 0
-        # A request that may run inline once the current chunk is decoded.
-        self._candidate: tuple[Stream, dict[str, Any]] | None = None
+        # Requests that may run inline once the current chunk is decoded, in arrival order. Shared by
+        # the reading threads (popleft is atomic): after a handover, whichever thread comes first takes
+        # the oldest, so requests start in the order they arrived.
+        self._candidates: deque[tuple[Stream, dict[str, Any]]] = deque()
         # The inline request running on the reader thread: (stream, environ, started) or None.
         self.inline_job: tuple[Stream, dict[str, Any], float] | None = None
         self._inline_thread = 0
@@ -216,10 +221,13 @@ class Connection:
             if not data:
                 return True
             feed(data)
-            candidate = self._candidate
-            if candidate is not None:
-                self._candidate = None
-                if not self._run_inline(token, *candidate):
+            candidates = self._candidates
+            while candidates:
+                stream, environ = candidates.popleft()
+                if not self._run_inline(token, stream, environ):
+                    # Another thread reads now: what waits here goes to the pool.
+                    while candidates:
+                        self.owner.submit(self, *candidates.popleft())
                     return False
 
     def _run_inline(self, token: int, stream: Stream, environ: dict[str, Any]) -> bool:
@@ -475,9 +483,9 @@ class Connection:
         else:
             stream.input = InputStream(self, stream)
             environ["wsgi.input"] = stream.input
-        if self._candidate is None and self.settings.inline:
+        if self.settings.inline:
             # Decided once the chunk is decoded: its body may still arrive in the same chunk.
-            self._candidate = (stream, environ)
+            self._candidates.append((stream, environ))
         else:
             self.owner.submit(self, stream, environ)
 

@@ -316,6 +316,9 @@ class Response:
 
 def run_request(app: WsgiApp, conn: Connection, stream: Stream, environ: dict[str, Any]) -> bool:
     """Runs the application for one stream; True when it completed (for the requests count)."""
+    if stream.reset_code is not None:
+        # Cancelled while it waited for a thread (a queued stream, --backlog): never started (SPEC §10).
+        return False
     response = Response(conn, stream, environ["REQUEST_METHOD"] == "HEAD")
     result: Any = None
     try:

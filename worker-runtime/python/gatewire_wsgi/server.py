@@ -71,9 +71,15 @@ class WorkerServer(ConnectionOwner):
             threading.Lock() if config.threads == 1 else threading.Semaphore(config.threads)
         )
         self._inline_completed = 0
+        # Requests handed to the pool that have no permit yet (inline mode): while there are any, new
+        # requests join them in the pool instead of running inline, so none is overtaken.
+        self._pool_waiting = 0
         self._count_lock = threading.Lock()
         self.settings = ConnectionSettings(
-            max_streams=config.threads,
+            # SPEC §5.2 max_streams: what the proxy may send at once. With --backlog, streams beyond
+            # the threads wait in the process for one to free up, as in a listen queue: under load a
+            # process then finds its next request already here instead of idling for a round trip.
+            max_streams=config.threads + config.backlog,
             max_frame_size=config.max_frame_size,
             initial_window=config.initial_window,
             name=config.name,
@@ -103,17 +109,20 @@ class WorkerServer(ConnectionOwner):
     # -- ConnectionOwner ------------------------------------------------------------------------
 
     def submit(self, conn: Connection, stream: Stream, environ: dict[str, Any]) -> None:
+        if self.inline:
+            with self._count_lock:
+                self._pool_waiting += 1
         self.pool.submit((conn, stream, environ))
 
     def try_run_inline(self, conn: Connection, stream: Stream, environ: dict[str, Any]) -> bool:
-        if not self.permits.acquire(blocking=False):
+        if self._pool_waiting or not self.permits.acquire(blocking=False):
             return False
         try:
             run_request(self.app, conn, stream, environ)
         finally:
+            # Counted under the permit: inline requests never run two at a time.
+            self._inline_completed += 1
             self.permits.release()
-            with self._count_lock:
-                self._inline_completed += 1
             if self.config.max_requests:
                 self._request_done()
         return True
@@ -144,8 +153,13 @@ class WorkerServer(ConnectionOwner):
     def _run_job(self, job: tuple[Connection, Stream, dict[str, Any]]) -> None:
         conn, stream, environ = job
         if self.inline:
-            with self.permits:
+            self.permits.acquire()
+            with self._count_lock:
+                self._pool_waiting -= 1
+            try:
                 run_request(self.app, conn, stream, environ)
+            finally:
+                self.permits.release()
         else:
             run_request(self.app, conn, stream, environ)
 

@@ -17,6 +17,7 @@ VERSION = open(VERSION_FILE).read().strip() if VERSION_FILE else "none"
 _close_calls = 0
 _active = 0
 _max_active = 0
+_order = 0
 _close_lock = threading.Lock()
 _events: dict[str, threading.Event] = {}
 
@@ -163,6 +164,18 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
     if path == "/set-event":
         _events.setdefault(query["name"], threading.Event()).set()
         return _text(start_response, b"set")
+
+    if path == "/order":
+        # Which request this is since ?reset=1 (after sleeping ?s=): the order requests start in.
+        global _order
+        with _close_lock:
+            _order = 0 if "reset" in query else _order + 1
+            position = _order
+        time.sleep(float(query.get("s", "0")))
+        return _text(start_response, str(position).encode())
+
+    if path == "/event-is-set":
+        return _text(start_response, b"yes" if _events.get(query["name"], threading.Event()).is_set() else b"no")
 
     if path == "/block-on-input":
         try:
