@@ -145,6 +145,7 @@ export class GatewireProxy {
       for (const discovery of upstream.discoveries) discovery.stop();
     await Promise.all([...this.#upstreams.values()].map((upstream) => upstream.group.close()));
     this.dispatcher.close();
+    this.accessLog.flush();
     this.#state = 'closed';
     this.#log.info('upstreams closed');
   }
@@ -157,6 +158,7 @@ export class GatewireProxy {
       upstream.group.destroy();
     }
     this.dispatcher.close();
+    this.accessLog.flush();
     this.#state = 'closed';
   }
 }
