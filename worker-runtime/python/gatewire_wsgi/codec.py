@@ -87,7 +87,9 @@ def unpack_map(payload: bytes, what: str, code: ErrorCode = ErrorCode.BAD_PAYLOA
         raise ProtocolError(code, f"{what}: invalid MessagePack ({error})") from None
     if type(value) is not dict:
         raise ProtocolError(code, f"{what}: expected a map, got {describe(value)}")
-    if len(value) != _map_entry_count(payload):
+    first = payload[0]
+    # A repeated key leaves fewer entries than the map header announced (fixmap inline, the usual case).
+    if len(value) != (first & 0x0F if first <= 0x8F else _map_entry_count(payload)):
         raise ProtocolError(code, f"{what}: a key appears twice")
     return value
 

@@ -753,10 +753,7 @@ class Connection:
         if count == 1:
             data = buffers[0]
         else:
-            total = 0
-            for buffer in buffers:
-                total += len(buffer)
-            data = b"".join(buffers) if total <= JOIN_LIMIT else None
+            data = b"".join(buffers) if sum(map(len, buffers)) <= JOIN_LIMIT else None
         if data is not None:
             if more:
                 self.sock.sendall(data, socket.MSG_MORE)

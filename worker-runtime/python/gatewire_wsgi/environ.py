@@ -164,7 +164,7 @@ def build_environ(fields: dict[str, Any], base: dict[str, Any]) -> dict[str, Any
     if script_name and path.startswith(script_name) and path[len(script_name) : len(script_name) + 1] in (b"", b"/"):
         environ["SCRIPT_NAME"] = decode_path(script_name)
         path = path[len(script_name) :]
-    environ["PATH_INFO"] = decode_path(path)
+    environ["PATH_INFO"] = decode_path(path) if b"%" in path else path.decode("latin-1")
     environ["QUERY_STRING"] = query.decode("latin-1")
     environ["REQUEST_URI"] = target.decode("latin-1")
     environ["SERVER_PROTOCOL"] = version

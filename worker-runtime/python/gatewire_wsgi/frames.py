@@ -220,7 +220,14 @@ class FrameDecoder:
                 else:
                     self._partial_header = chunk[pos:]
                     return
-                check_header(length, frame_type, flags, stream_id, self.max_frame_size)
+                if not (
+                    (frame_type == DATA or frame_type == REQUEST)
+                    and flags <= END_STREAM
+                    and stream_id
+                    and length <= self.max_frame_size
+                ):
+                    # Everything but a valid DATA/REQUEST header (those pass every check): full check.
+                    check_header(length, frame_type, flags, stream_id, self.max_frame_size)
                 available = n - pos
                 if frame_type == DATA:
                     if available >= length:
