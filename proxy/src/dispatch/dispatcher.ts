@@ -5,12 +5,13 @@ import { serverNameOf } from './environ-builder.js';
 import { ForwardingCache } from './forwarding-cache.js';
 import { ProxiedRequest, type RequestContext, type UpstreamRoute } from './proxied-request.js';
 import { RequestSweep, sweepIntervalFor } from './request-sweep.js';
-import type { RouteMatch, Router } from './router.js';
+import { pathBelow, type RouteMatch, type Router } from './router.js';
 import type { TrustedProxies } from './trusted-proxies.js';
 
 /** Serves a static route; StaticFiles (proxy/src/static) is one. */
 export interface StaticHandler {
-  handle(exchange: Exchange, relativePath: string): void;
+  /** `relativePath`: the path below the route; null for the route's own path without its slash. */
+  handle(exchange: Exchange, relativePath: string | null): void;
 }
 
 export type RouteTarget =
@@ -99,7 +100,11 @@ export class GatewireDispatcher implements Dispatcher, RequestContext {
     const target = match.target;
     if (target.kind === 'static') {
       exchange.upstream = 'static';
-      target.files.handle(exchange, head.path.slice(match.prefix.length));
+      // `/static` for a `/static/` route names the directory without its slash: StaticFiles redirects.
+      target.files.handle(
+        exchange,
+        head.path === match.base && match.base !== '' ? null : pathBelow(match, head.path),
+      );
       return;
     }
     this.#inFlight++;

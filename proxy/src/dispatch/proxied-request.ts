@@ -73,6 +73,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   queueNext: QueueNode | null = null;
   queued = false;
   queueTimer: NodeJS.Timeout | null = null;
+  avoid: WorkerEndpoint | null = null;
   readonly needsUpgrade: boolean;
   // SweepNode (the dispatcher's RequestSweep)
   sweepPrev: SweepNode | null = null;

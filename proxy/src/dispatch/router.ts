@@ -4,7 +4,9 @@
  * wildcard, then routes without a host. Within the chosen host, the longest path prefix wins; when
  * none matches there is no route (no fall-through to another host's routes).
  *
- * Prefixes match the raw path (percent-encoding intact) byte for byte.
+ * Prefixes match the raw path (percent-encoding intact) byte for byte, on segment boundaries, as
+ * users expect from nginx's `location /static/`: `/static` and `/static/` both match `/static` and
+ * `/static/app.css`, and neither matches `/staticfoo`.
  */
 export interface RouteSpec<T> {
   /** Exact host (`api.example.com`), wildcard (`*.example.com`), or undefined for any host. */
@@ -16,21 +18,46 @@ export interface RouteSpec<T> {
 
 export interface RouteMatch<T> {
   readonly target: T;
+  /** The route's path as configured. */
   readonly prefix: string;
+  /** The prefix without trailing slashes ('' for `/`): the request path is `base`, or `base/…`. */
+  readonly base: string;
+}
+
+class Route<T> implements RouteMatch<T> {
+  /** `base` + '/': what a longer path must start with. */
+  readonly below: string;
+
+  constructor(
+    readonly prefix: string,
+    readonly base: string,
+    readonly target: T,
+  ) {
+    this.below = `${base}/`;
+  }
+}
+
+/** The part of `path` below a matched route: '' for the route's own path, else without the leading '/'. */
+export function pathBelow(match: RouteMatch<unknown>, path: string): string {
+  return path.slice(match.base.length + 1);
 }
 
 class HostRoutes<T> {
-  /** Longest prefix first. */
-  readonly routes: Array<RouteMatch<T>> = [];
+  /** Longest base first. */
+  readonly routes: Array<Route<T>> = [];
 
   add(prefix: string, target: T): void {
-    this.routes.push({ prefix, target });
-    this.routes.sort((a, b) => b.prefix.length - a.prefix.length);
+    this.routes.push(new Route(prefix, prefix.replace(/\/+$/, ''), target));
+    this.routes.sort((a, b) => b.base.length - a.base.length);
   }
 
   match(path: string): RouteMatch<T> | null {
     const routes = this.routes;
-    for (let i = 0; i < routes.length; i++) if (path.startsWith(routes[i].prefix)) return routes[i];
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i];
+      // A segment boundary: the whole path, or the prefix followed by '/'.
+      if (path.startsWith(route.below) || path === route.base) return route;
+    }
     return null;
   }
 }

@@ -41,8 +41,12 @@ export class StaticFiles {
     this.#config = validateOptions(options);
   }
 
-  /** Serves `relativePath` (the raw, still percent-encoded remainder of the request path after the route prefix) for this exchange. */
-  handle(exchange: Exchange, relativePath: string): void {
+  /**
+   * Serves `relativePath` (the raw, still percent-encoded remainder of the request path after the
+   * route prefix) for this exchange; null when the request named the route's own directory without
+   * its trailing slash (`/static` for `/static/`): a 301 to the slash form, as for any directory.
+   */
+  handle(exchange: Exchange, relativePath: string | null): void {
     new StaticRequest(exchange, this.#config).start(relativePath);
   }
 }

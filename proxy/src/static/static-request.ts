@@ -45,7 +45,7 @@ export class StaticRequest implements ExchangeHandler {
     this.#config = config;
   }
 
-  start(relativePath: string): void {
+  start(relativePath: string | null): void {
     const exchange = this.#exchange;
     exchange.handler = this;
     // A request body has no meaning here (RFC 9110 §9.3.1 for GET and HEAD; any other method gets a
@@ -58,6 +58,10 @@ export class StaticRequest implements ExchangeHandler {
     const method = exchange.head.method;
     if (method !== 'GET' && method !== 'HEAD') {
       this.#fail(405, 'method not allowed', [['allow', 'GET, HEAD']]);
+      return;
+    }
+    if (relativePath === null) {
+      this.#redirectToSlash();
       return;
     }
     const path = parseRequestPath(relativePath);

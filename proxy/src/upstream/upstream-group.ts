@@ -17,6 +17,8 @@ export interface UpstreamWaiter extends QueueNode {
   readonly needsUpgrade: boolean;
   /** Timer of the wait, owned by the group. */
   queueTimer: NodeJS.Timeout | null;
+  /** A worker to pass over if any other can take the request (a retry's previous worker). */
+  avoid: WorkerEndpoint | null;
   /** A worker has a free slot for you: open your stream on `connection` now (synchronously). */
   onWorkerAssigned(endpoint: WorkerEndpoint, connection: WorkerConnection): void;
   /** The wait ended without a worker (queue timeout, shutdown). */
@@ -113,6 +115,8 @@ export class UpstreamGroup implements EndpointOwner {
     this.#log.info({ worker: label, reason }, 'worker left');
     this.#retiredOpen.add(endpoint);
     endpoint.retire(reason);
+    // A waiter that passed over a worker for this one may take that worker now.
+    if (this.#queue.length > 0) this.#drainQueue();
   }
 
   // ---- balancing ----------------------------------------------------------------------------------
@@ -139,10 +143,9 @@ export class UpstreamGroup implements EndpointOwner {
    */
   acquire(waiter: UpstreamWaiter, avoid: WorkerEndpoint | null): void {
     if (this.#closing) throw new ProxyError('SHUTTING_DOWN');
-    let endpoint = pickLeastLoaded(this.#list, waiter.needsUpgrade, avoid);
-    if (endpoint === null && this.#reviveIfAllEjected()) {
-      endpoint = pickLeastLoaded(this.#list, waiter.needsUpgrade, avoid);
-    }
+    waiter.avoid = avoid; // also when it waits: a retry must not land on the same worker from the queue
+    let endpoint = this.#pickFor(waiter);
+    if (endpoint === null && this.#reviveIfAllEjected()) endpoint = this.#pickFor(waiter);
     if (endpoint !== null && this.#queue.length === 0) {
       waiter.onWorkerAssigned(endpoint, endpoint.connection!);
       return;
@@ -219,19 +222,41 @@ export class UpstreamGroup implements EndpointOwner {
     return false;
   }
 
-  /** Hands free slots to queued requests, oldest first. */
+  /**
+   * The worker `waiter` should go to now, or null to wait. A retry passes over the worker that
+   * refused it while another ready worker exists that can take it once a slot frees (it waits for
+   * that one); the same worker is used again only when it is the only one.
+   */
+  #pickFor(waiter: UpstreamWaiter): WorkerEndpoint | null {
+    const avoid = waiter.avoid;
+    const endpoint = pickLeastLoaded(this.#list, waiter.needsUpgrade, avoid);
+    if (endpoint === null || endpoint !== avoid) return endpoint;
+    for (const other of this.#list) {
+      if (other !== avoid && other.ready && !other.ejected && (!waiter.needsUpgrade || other.supportsUpgrade))
+        return null;
+    }
+    return endpoint;
+  }
+
+  /**
+   * Hands free slots to queued requests, oldest first; a waiter that no free worker suits (it needs
+   * an upgrade-capable one, or avoids the one that refused it) is passed over, not in the way.
+   */
   #drainQueue(): void {
     if (this.#drainingQueue) return; // an assignment below freed a slot again: the loop continues
     this.#drainingQueue = true;
     try {
       for (;;) {
-        const waiter = this.#queue.peek();
-        if (waiter === null) return;
-        const endpoint = pickLeastLoaded(this.#list, waiter.needsUpgrade, null);
-        if (endpoint === null) {
-          if (!waiter.needsUpgrade || !this.#skipUpgradeWaiter()) return;
-          continue;
+        // Nothing free at all: the usual case under load ends here, without a scan of the queue.
+        if (pickLeastLoaded(this.#list, false, null) === null) return;
+        let waiter = this.#queue.peek();
+        let endpoint: WorkerEndpoint | null = null;
+        while (waiter !== null) {
+          endpoint = this.#pickFor(waiter);
+          if (endpoint !== null) break;
+          waiter = waiter.queueNext as UpstreamWaiter | null;
         }
+        if (waiter === null || endpoint === null) return;
         this.#queue.remove(waiter);
         this.#clearWaitTimer(waiter);
         waiter.onWorkerAssigned(endpoint, endpoint.connection!);
@@ -239,23 +264,6 @@ export class UpstreamGroup implements EndpointOwner {
     } finally {
       this.#drainingQueue = false;
     }
-  }
-
-  /**
-   * The head of the queue wants an upgrade-capable worker and none is free: serve the first waiter
-   * behind it that any free worker can take. Returns true when one was served.
-   */
-  #skipUpgradeWaiter(): boolean {
-    for (const waiter of this.#queue) {
-      if (waiter.needsUpgrade) continue;
-      const endpoint = pickLeastLoaded(this.#list, false, null);
-      if (endpoint === null) return false;
-      this.#queue.remove(waiter);
-      this.#clearWaitTimer(waiter);
-      waiter.onWorkerAssigned(endpoint, endpoint.connection!);
-      return true;
-    }
-    return false;
   }
 
   // ---- EndpointOwner ---------------------------------------------------------------------------------

@@ -95,6 +95,8 @@ const enum State {
 const PROXY_FEATURES = [Feature.TRAILERS, Feature.UPGRADE, Feature.HEALTH];
 const EMPTY = Buffer.alloc(0);
 const CLOSE_GRACE_MS = 2000;
+/** A capacity learned from REFUSED_STREAM is probed upwards only this long after the last refusal. */
+const REFUSED_PROBE_MS = 1000;
 
 function flushConnection(connection: WorkerConnection): void {
   connection.flush();
@@ -137,6 +139,15 @@ export class WorkerConnection implements FrameHandler {
   #pingSentAt = 0;
   #pingOutstanding = false;
   #pingCounter = 0;
+  /**
+   * After a REFUSED_STREAM while other streams were active, at most that many streams (SPEC §6.3: a
+   * worker serving several connections may refuse once its process-wide capacity is in use,
+   * whatever our own count says), so that retried and queued requests wait for one of ours to end
+   * instead of being refused again. Lifted when our streams are all done; probed one higher per
+   * stream end once no refusal came for a second. Infinity otherwise.
+   */
+  #refusedCap = Infinity;
+  #refusedAt = 0;
   readonly #pingPayload = Buffer.alloc(8);
   #socketError: Error | null = null;
   #closeReason: ConnectionFailure | null = null;
@@ -179,7 +190,10 @@ export class WorkerConnection implements FrameHandler {
 
   /** A new stream may be opened right now. */
   get hasCapacity(): boolean {
-    return this.#state === State.Ready && this.#streams.size < (this.#hello?.maxStreams ?? 0);
+    const active = this.#streams.size;
+    return (
+      this.#state === State.Ready && active < (this.#hello?.maxStreams ?? 0) && active < this.#refusedCap
+    );
   }
 
   get workerHello(): Hello | null {
@@ -647,7 +661,12 @@ export class WorkerConnection implements FrameHandler {
     const reset = decodeReset(payload);
     const stream = this.#lookup(streamId, 'RESET');
     if (stream === undefined) return;
-    this.#removeStream(stream);
+    if (reset.code === ErrorCode.REFUSED_STREAM && this.#streams.size > 1) {
+      // Full for now: the retry (and the queue) go elsewhere until one of our streams here ends.
+      this.#refusedCap = this.#streams.size - 1;
+      this.#refusedAt = performance.now();
+      this.#removeStream(stream, true);
+    } else this.#removeStream(stream);
     stream.listener.onStreamReset(reset.code, reset.message);
   }
 
@@ -731,16 +750,25 @@ export class WorkerConnection implements FrameHandler {
     if (stream.localEnded && stream.remoteEnded) this.#removeStream(stream);
   }
 
-  #removeStream(stream: WorkerStream): void {
+  #removeStream(stream: WorkerStream, refused = false): void {
     if (stream.closed) return;
     stream.closed = true;
     this.#streams.delete(stream);
+    if (!refused && this.#refusedCap !== Infinity) this.#relaxRefusedCap();
     if (this.#state === State.Draining && this.#streams.size === 0) {
       // SPEC §11: the proxy closes a drained connection once its active streams have ended.
       setImmediate(closeDrained, this);
       return;
     }
     if (this.#state === State.Ready) this.#owner.onStreamClosed(this);
+  }
+
+  #relaxRefusedCap(): void {
+    if (this.#streams.size === 0) this.#refusedCap = Infinity;
+    else if (performance.now() - this.#refusedAt > REFUSED_PROBE_MS) {
+      this.#refusedCap++;
+      if (this.#refusedCap >= (this.#hello?.maxStreams ?? 0)) this.#refusedCap = Infinity;
+    }
   }
 
   /** Public only for the setImmediate trampoline. */

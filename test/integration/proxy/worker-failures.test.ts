@@ -69,6 +69,32 @@ describe('workers that fail', () => {
     expect(refuser.count('REFUSED')).toBeGreaterThan(0);
   });
 
+  it('a retry that has to wait in the queue still goes to another worker than the one that refused it', async () => {
+    const refuser = await worker('refuses-streams');
+    const good = await worker('echo-worker', ['--max-streams', '2']);
+    proxy = startTestProxy({ upstreams: { app: { sockets: [refuser.socketPath, good.socketPath] } } });
+    await proxy.waitForReady('app', 2);
+    // The good worker takes 2 at a time: most retries queue, and the refuser is free whenever
+    // they are picked from the queue.
+    const outcomes = await Promise.all(
+      Array.from({ length: 12 }, () => proxy!.request({ path: '/delay', query: 'ms=20' }).done),
+    );
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(12).fill(200));
+  });
+
+  it('holds new streams back from a worker that refused one for its process-wide capacity (SPEC §6.3)', async () => {
+    const limited = await worker('process-capacity', ['--capacity', '2', '--max-streams', '64']);
+    proxy = startTestProxy({ upstreams: { app: { sockets: [limited.socketPath] } } });
+    await proxy.waitForReady('app', 1);
+    // Without the hold, each refused request is retried at once on the only worker, refused again,
+    // and answered 502 after maxAttempts; with it, refused requests wait for a stream to end.
+    const outcomes = await Promise.all(
+      Array.from({ length: 8 }, () => proxy!.request({ path: '/delay', query: 'ms=100' }).done),
+    );
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(8).fill(200));
+    expect(limited.count('REFUSED')).toBeGreaterThan(0);
+  });
+
   it('answers 502 when every attempt is refused', async () => {
     const refuser = await worker('refuses-streams');
     proxy = startTestProxy({

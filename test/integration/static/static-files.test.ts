@@ -97,6 +97,15 @@ function raw(request: string, quietMs = 300): Promise<string> {
 }
 
 describe('static files through the proxy (undici)', () => {
+  it('matches the route prefix on segment boundaries: /static redirects to /static/, /staticfoo is not static', async () => {
+    const bare = await get('/static?v=1');
+    expect(bare.status).toBe(301);
+    expect(bare.headers.location).toBe('/static/?v=1');
+    expect(proxy.dispatcher.route('x', '/staticfoo')?.target.kind).toBe('upstream');
+    expect(proxy.dispatcher.route('x', '/static-old/a.css')?.target.kind).toBe('upstream');
+    expect(proxy.dispatcher.route('x', '/static/a.css')?.target.kind).toBe('static');
+  });
+
   it('serves a file with validators, caching and a Date', async () => {
     const response = await get('/static/css/site.css');
     expect(response.status).toBe(200);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Router } from '../../../proxy/src/dispatch/router.js';
+import { pathBelow, Router } from '../../../proxy/src/dispatch/router.js';
 
 describe('Router', () => {
   const router = new Router<string>([
@@ -33,6 +33,29 @@ describe('Router', () => {
   it('does not fall through to other hosts when the chosen host has no matching prefix', () => {
     expect(route('only-prefix.test', '/x/1')).toBe('only-x');
     expect(route('only-prefix.test', '/y')).toBeNull();
+  });
+
+  it('matches on segment boundaries, with or without the trailing slash (nginx location /static/)', () => {
+    const segments = new Router<string>([
+      { path: '/', target: 'root' },
+      { path: '/static/', target: 'static' },
+      { path: '/api', target: 'api' },
+    ]);
+    const to = (path: string): string | undefined => segments.match('x', path)?.target;
+    expect(to('/static/app.css')).toBe('static');
+    expect(to('/static')).toBe('static');
+    expect(to('/staticfoo')).toBe('root');
+    expect(to('/static-old/x')).toBe('root');
+    expect(to('/api')).toBe('api');
+    expect(to('/api/v1')).toBe('api');
+    expect(to('/apix')).toBe('root');
+    expect(to('/')).toBe('root');
+    const below = (path: string): string => pathBelow(segments.match('x', path)!, path);
+    expect(below('/static/css/a.css')).toBe('css/a.css');
+    expect(below('/static/')).toBe('');
+    expect(below('/static')).toBe('');
+    expect(below('/api/v1')).toBe('v1');
+    expect(below('/index.html')).toBe('index.html');
   });
 
   it('matches the raw path byte for byte', () => {
