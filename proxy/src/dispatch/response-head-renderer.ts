@@ -64,6 +64,12 @@ function fieldKind(buf: Buffer, start: number, length: number): number {
   return FIELD_OTHER;
 }
 
+/**
+ * Where heads are rendered: the front copies the lines out during writeRenderedHead (exchange.ts),
+ * so one buffer serves every head. Heads larger than this get a buffer of their own.
+ */
+let scratch = Buffer.allocUnsafeSlow(16 * 1024);
+
 /** The field lines of a head, rendered and checked; one instance reused (consumed at once). */
 export class RenderedResponseFields implements RenderedFields {
   lines: Buffer = Buffer.alloc(0);
@@ -93,7 +99,8 @@ const CONTENT_LENGTH = Buffer.from('content-length: ', 'latin1');
  * (RFC 9110 §8.6). No string is made for a field unless the head is refused.
  *
  * The output is at most as long as the headers array itself (every pair costs at least five bytes
- * of MessagePack framing, and a line four), so one buffer of that size always fits.
+ * of MessagePack framing, and a line four), so a buffer of that size always fits. `out.lines` is a
+ * view into a shared scratch buffer: valid until the next call.
  */
 export function renderResponseFields(
   head: RawResponseHead,
@@ -102,7 +109,11 @@ export function renderResponseFields(
 ): number {
   const buf = head.payload;
   const count = head.headerCount;
-  const lines = Buffer.allocUnsafe(head.headersEnd - head.headersStart);
+  const bound = head.headersEnd - head.headersStart;
+  if (bound > scratch.length) {
+    if (bound <= 256 * 1024) scratch = Buffer.allocUnsafeSlow(bound * 2);
+  }
+  const lines = bound <= scratch.length ? scratch : Buffer.allocUnsafe(bound);
   let at = 0;
   let pos = head.headersStart;
   let contentLength = -1;

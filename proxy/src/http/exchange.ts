@@ -131,7 +131,7 @@ export interface Exchange {
   /**
    * Like writeResponseHead, with field lines the dispatcher rendered and checked itself (the
    * upstream fast path: no string per field). The front adds the status line, framing, connection
-   * and Date fields; it keeps `fields.lines` (not `fields`) until the head is written.
+   * and Date fields, and copies `fields.lines` during the call (the dispatcher may reuse it).
    */
   writeRenderedHead(status: number, reason: string, fields: RenderedFields): void;
   /** Writes body bytes. Returns false when the client socket's buffer is full: wait for handler.onResponseDrain(). */

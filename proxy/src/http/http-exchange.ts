@@ -90,6 +90,12 @@ export class HttpExchange implements Exchange {
   #bytesOut = 0;
   #parts: Array<string | Buffer> | null = null;
   #partsBytes = 0;
+  /**
+   * A rendered head of a response whose whole length is known and small: head and body gathered
+   * in one buffer of the exact size and written once (no parts array, no join). Null otherwise.
+   */
+  #out: Buffer | null = null;
+  #outPos = 0;
   #drainWanted = false;
   #closeAfter: boolean;
   /** For an upgrade request: onRequestEnd waits for the response (SPEC §13), or the tunnel's end. */
@@ -335,17 +341,31 @@ export class HttpExchange implements Exchange {
       const head = buildResponseHead(status, reason, scan, framing, connection);
       this.#parts = [head];
       this.#partsBytes = head.length;
+      this.#bytesOut += head.length;
     } else {
       const first = statusLine(status, reason);
       const tail = headTail(framing, connection, hasDate);
-      // Room for the body chunk that usually follows: a 3-element literal would grow to 20 slots
-      // on that push. (Shortening an array keeps its backing store.)
-      const parts: Array<string | Buffer> = [first, lines, tail, ''];
-      parts.length = 3;
-      this.#parts = parts;
-      this.#partsBytes = first.length + lines.length + tail.length;
+      const headBytes = first.length + lines.length + tail.length;
+      this.#bytesOut += headBytes;
+      const room = framing === Framing.NONE ? 0 : framing === Framing.LENGTH ? this.#contentLength : -1;
+      if (room >= 0 && room <= COALESCE_BYTES) {
+        const out = Buffer.allocUnsafe(headBytes + room);
+        let at = latin1Write(out, first, 0);
+        out.set(lines, at);
+        at += lines.length;
+        at += latin1Write(out, tail, at);
+        this.#out = out;
+        this.#outPos = at;
+      } else {
+        // `lines` may be the dispatcher's scratch buffer: keep a copy. Room for the body chunk
+        // that usually follows (a 3-element literal grows to 20 slots on that push; shortening an
+        // array keeps its backing store).
+        const parts: Array<string | Buffer> = [first, Buffer.from(lines), tail, ''];
+        parts.length = 3;
+        this.#parts = parts;
+        this.#partsBytes = headBytes;
+      }
     }
-    this.#bytesOut += this.#partsBytes;
     this.#conn.scheduleFlush(this);
     if (this.#upgradeHold) {
       // SPEC §13.3: not switching; the (empty) request body ends now.
@@ -372,6 +392,13 @@ export class HttpExchange implements Exchange {
       return true;
     }
     this.#bytesOut += length;
+    const out = this.#out;
+    if (out !== null) {
+      // Within the announced length (checked above), so within the buffer.
+      out.set(chunk, this.#outPos);
+      this.#outPos += length;
+      return true;
+    }
     if (this.#framing === Framing.CHUNKED) {
       const sizeLine = chunkSizeLine(length);
       this.#bytesOut += sizeLine.length + 2;
@@ -431,6 +458,7 @@ export class HttpExchange implements Exchange {
       }
     }
     if (this.#parts !== null) this.#flushParts();
+    else if (this.#out !== null) this.#flushOut();
     this.#res = RES_ENDED;
     this.#finish(null);
     this.#conn.responseEnded(this);
@@ -513,7 +541,16 @@ export class HttpExchange implements Exchange {
 
   /** @internal nextTick flush of a head (and body) still held for coalescing. */
   flushPending(): void {
-    if (this.#parts !== null && !this.#socket.destroyed) this.#flushParts();
+    if (this.#socket.destroyed) return;
+    if (this.#parts !== null) this.#flushParts();
+    else if (this.#out !== null) this.#flushOut();
+  }
+
+  /** Writes what #out holds so far (all of it at the end; the head and some body when flushed early). */
+  #flushOut(): void {
+    const out = this.#out as Buffer;
+    this.#out = null;
+    this.#noteWrite(this.#socket.write(this.#outPos === out.length ? out : out.subarray(0, this.#outPos)));
   }
 
   #flushParts(): void {
@@ -555,6 +592,7 @@ export class HttpExchange implements Exchange {
   #failResponse(error: string): void {
     this.#error = error;
     this.#parts = null;
+    this.#out = null;
     this.#finish(null);
     this.#conn.destroy();
   }
@@ -576,6 +614,7 @@ export class HttpExchange implements Exchange {
       return;
     }
     this.#parts = null;
+    this.#out = null;
     this.#finish(reason);
     this.#notifyAbort(reason);
     this.#conn.destroy();
