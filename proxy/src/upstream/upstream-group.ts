@@ -225,12 +225,13 @@ export class UpstreamGroup implements EndpointOwner {
   /**
    * The worker `waiter` should go to now, or null to wait. A retry passes over the worker that
    * refused it while another ready worker exists that can take it once a slot frees (it waits for
-   * that one); the same worker is used again only when it is the only one.
+   * that one); the same worker is used again only when it is the only one, or when there is no
+   * queue to wait in.
    */
   #pickFor(waiter: UpstreamWaiter): WorkerEndpoint | null {
     const avoid = waiter.avoid;
     const endpoint = pickLeastLoaded(this.#list, waiter.needsUpgrade, avoid);
-    if (endpoint === null || endpoint !== avoid) return endpoint;
+    if (endpoint === null || endpoint !== avoid || this.#options.queueLength === 0) return endpoint;
     for (const other of this.#list) {
       if (other !== avoid && other.ready && !other.ejected && (!waiter.needsUpgrade || other.supportsUpgrade))
         return null;
