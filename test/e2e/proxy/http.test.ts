@@ -225,9 +225,10 @@ describe('HTTP/1.1 through the proxy to real workers', () => {
     expect(reply.status).toBe(504);
     const requestId = String(reply.headers['x-request-id']);
     expect(reply.body.toString()).toContain(`request id: ${requestId}`);
-    const failure = stack.proxy.lines.find(
+    const failure = await stack.logLine(
       (line) => line.msg === 'upstream request failed' && line.requestId === requestId,
+      `the upstream failure line of ${requestId}`,
     );
-    expect(failure?.code).toBe('UPSTREAM_TIMEOUT');
+    expect(failure.code).toBe('UPSTREAM_TIMEOUT');
   });
 });

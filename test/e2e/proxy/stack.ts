@@ -189,14 +189,23 @@ export class Stack {
   }
 
   /** The access-log line of a request id (waits for it: lines are written once per turn). */
-  async accessLine(requestId: string): Promise<Record<string, unknown>> {
+  accessLine(requestId: string): Promise<Record<string, unknown>> {
+    return this.logLine(
+      (line) => line.log === 'access' && line.requestId === requestId,
+      `the access-log line of ${requestId}`,
+    );
+  }
+
+  /** The first proxy log line that matches, waiting for it (the response may reach the client before its log line). */
+  async logLine(
+    matches: (line: Record<string, unknown>) => boolean,
+    what: string,
+  ): Promise<Record<string, unknown>> {
     let found: Record<string, unknown> | undefined;
     await waitFor(
-      () =>
-        (found = this.proxy.lines.find((line) => line.log === 'access' && line.requestId === requestId)) !==
-        undefined,
+      () => (found = this.proxy.lines.find(matches)) !== undefined,
       5000,
-      () => `the access-log line of ${requestId}`,
+      () => what,
     );
     return found!;
   }
