@@ -78,25 +78,36 @@ export interface EnvironParts {
   readonly extraHeaders: HeaderPairs | null;
 }
 
+const SLASH = 0x2f;
+
+/** Points every `host` field at `host` (new pairs: the input's pair arrays are shared). */
+function replaceHost(headers: HeaderPairs, host: string): void {
+  for (let i = 0; i < headers.length; i++) if (headers[i][0] === 'host') headers[i] = ['host', host];
+}
+
 /** Builds the environ of SPEC §7.2 for an exchange. */
 export function buildEnviron(exchange: Exchange, parts: EnvironParts): Environ {
   const head = exchange.head;
   const connection = exchange.connection;
   const forwarding = parts.forwarding;
   const upgrade = head.upgrade;
+  const headers = forwardedRequestHeaders(
+    head.headers,
+    upgrade !== '',
+    parts.forwardingPairs ?? forwardingPairs(forwarding),
+    exchange.requestId,
+    parts.extraHeaders,
+  );
+  // RFC 9112 §3.2.2: the authority of an absolute-form target replaces Host. The app must see the
+  // host the proxy routed by, not a second one the client put in Host.
+  if (head.target.charCodeAt(0) !== SLASH && head.host !== '') replaceHost(headers, head.host);
   return {
     method: head.method,
     target: head.target,
     path: head.path,
     query: head.query,
     httpVersion: head.httpVersion,
-    headers: forwardedRequestHeaders(
-      head.headers,
-      upgrade !== '',
-      parts.forwardingPairs ?? forwardingPairs(forwarding),
-      exchange.requestId,
-      parts.extraHeaders,
-    ),
+    headers,
     scheme: forwarding.scheme,
     clientAddr: forwarding.clientAddr,
     clientPort: forwarding.clientPort,

@@ -89,4 +89,32 @@ describe('buildEnviron (SPEC §7.2)', () => {
     expect(environ.bodyLength).toBeNull();
     expect(environ.headers.find(([name]) => name === 'x-forwarded-host')).toBeUndefined();
   });
+
+  it('an absolute-form target: the app sees its authority as Host, not the Host field (RFC 9112 §3.2.2)', () => {
+    const exchange = new FakeExchange({
+      host: 'absolute.test',
+      headers: [
+        ['host', 'other.test'],
+        ['accept', '*/*'],
+      ],
+    });
+    const head = exchange.head as { target: string };
+    head.target = 'http://absolute.test/hello';
+    const forwarding = resolveForwarding(
+      exchange.connection,
+      exchange.head.headers,
+      exchange.head.host,
+      new TrustedProxies([]),
+    );
+    const environ = buildEnviron(exchange, {
+      forwarding,
+      serverName: serverNameOf(exchange.head.host, 'default.test'),
+      scriptName: '',
+      bodyLength: 0,
+      extraHeaders: null,
+    });
+    expect(environ.headers.filter(([name]) => name === 'host')).toEqual([['host', 'absolute.test']]);
+    // The exchange's own pairs are untouched.
+    expect(exchange.head.headers[0]).toEqual(['host', 'other.test']);
+  });
 });
