@@ -278,7 +278,7 @@ export class HttpConnection {
           } catch (error) {
             if (!isHttpParseError(error)) throw error;
             if (draining) this.#closeGracefully();
-            else exchange.abort('bad-request-body', error.status);
+            else exchange.abort('bad-request-body', error.status, error.code);
             return;
           }
           this.#consume(parser.offset);

@@ -600,10 +600,12 @@ export class HttpExchange implements Exchange {
   /**
    * @internal Ends the exchange on the client side (SPEC: onAbort at most once). When no response
    * was started and the client can still read one, `status` is answered (408, 400, 413, 503) and
-   * the connection closes after it; otherwise the connection is destroyed.
+   * the connection closes after it; otherwise the connection is destroyed. `code` (a refused
+   * body's HttpParseError code) goes to the access log's `error`.
    */
-  abort(reason: AbortReason, status: number): void {
+  abort(reason: AbortReason, status: number, code: string | null = null): void {
     if (this.#done) return;
+    if (code !== null) this.#error = code;
     if (status !== 0 && this.#res === RES_NONE && !this.#socket.destroyed && this.#socket.writable) {
       this.#closeAfter = true;
       this.#req = REQ_DISCARDED;
