@@ -39,17 +39,23 @@ export function connectionListedNames(headers: HeaderPairs): Set<string> | null 
 
 /**
  * Response fields to send to the client: hop-by-hop fields and the ones Connection lists removed
- * (SPEC §8.1). For a 101 the `upgrade` and `connection` fields stay, since they are the handshake.
+ * (SPEC §8.1). For a 101 the `upgrade` and `connection` fields stay, since they are the handshake;
+ * `keepUpgrade` keeps `upgrade` alone (a 426 MUST send it, RFC 9110 §15.5.22).
  * Returns the input array itself when nothing had to go.
  */
-export function stripResponseHopByHop(headers: HeaderPairs, switchingProtocols: boolean): HeaderPairs {
+export function stripResponseHopByHop(
+  headers: HeaderPairs,
+  switchingProtocols: boolean,
+  keepUpgrade = switchingProtocols,
+): HeaderPairs {
   const listed = connectionListedNames(headers);
   let out: HeaderPairs | null = null;
   for (let i = 0; i < headers.length; i++) {
     const pair = headers[i];
     const name = pair[0].toLowerCase();
     const drop =
-      (HOP_BY_HOP.has(name) && !(switchingProtocols && (name === 'upgrade' || name === 'connection'))) ||
+      (HOP_BY_HOP.has(name) &&
+        !((keepUpgrade && name === 'upgrade') || (switchingProtocols && name === 'connection'))) ||
       (listed !== null && listed.has(name));
     if (drop) {
       out ??= headers.slice(0, i);

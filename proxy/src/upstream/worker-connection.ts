@@ -151,6 +151,8 @@ export class WorkerConnection implements FrameHandler {
   readonly #pingPayload = Buffer.alloc(8);
   #socketError: Error | null = null;
   #closeReason: ConnectionFailure | null = null;
+  /** A graceful GOAWAY went either way (reload, recycling, shutdown): streams cut later were going away. */
+  #wentAway = false;
   /** Last HEALTH report (SPEC §12.2) and when it arrived (ms since epoch); for metrics and status. */
   health: Health | null = null;
   healthAt = 0;
@@ -176,6 +178,11 @@ export class WorkerConnection implements FrameHandler {
 
   get closed(): boolean {
     return this.#state === State.Closed;
+  }
+
+  /** The connection was draining (a graceful GOAWAY, sent or received) before it closed or now. */
+  get wentAway(): boolean {
+    return this.#wentAway;
   }
 
   /** Active streams (SPEC §6.3). */
@@ -790,6 +797,7 @@ export class WorkerConnection implements FrameHandler {
   #enterDraining(): void {
     if (this.#state === State.Draining || this.#state === State.Closed) return;
     this.#state = State.Draining;
+    this.#wentAway = true;
     this.#owner.onConnectionDraining(this);
     if (this.#streams.size === 0) setImmediate(closeDrained, this);
   }

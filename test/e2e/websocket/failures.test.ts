@@ -97,8 +97,8 @@ describe('WebSocket failures and lifecycle', () => {
     // The old socket still talks to the old, draining process.
     expect(await pidOf(old)).toBe(oldPid);
     expect(await roundTrip(old, 'still here')).toBe('still here');
-    // At the end of the grace period the old process closes what is left: the proxy says 1011.
-    expect(await oldClosed).toEqual({ code: 1011, reason: 'upstream failed' });
+    // At the end of the grace period the old process closes what is left: it was going away (1001).
+    expect(await oldClosed).toEqual({ code: 1001, reason: 'upstream going away' });
     await stack.worker.waitForLog((line) => line.event === 'grace-expired', 'grace-expired');
     expect(await roundTrip(fresh, 'after')).toBe('after');
   });

@@ -125,4 +125,16 @@ describe('hop-by-hop fields', () => {
       ['connection', 'upgrade'],
     ]);
   });
+
+  it('keeps upgrade (only) on a 426, which MUST send it (RFC 9110 §15.5.22)', () => {
+    const headers: Array<[string, string]> = [
+      ['Upgrade', 'h2c'],
+      ['Connection', 'upgrade'],
+      ['content-type', 'text/plain'],
+    ];
+    expect(stripResponseHopByHop(headers, false, true)).toEqual([
+      ['Upgrade', 'h2c'],
+      ['content-type', 'text/plain'],
+    ]);
+  });
 });
