@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { AdminServer } from './admin/admin-server.js';
 import {
   applyOverrides,
   ConfigError,
@@ -103,6 +104,33 @@ async function main(): Promise<void> {
     logger.fatal({ err: error, listen: config.listen }, 'cannot listen');
     proxy.destroy();
     exit(logger, 1);
+    return;
+  }
+  await startAdmin(proxy, logger);
+}
+
+/**
+ * The admin listener (/metrics, /status), kept up while the proxy drains. A port that cannot be
+ * bound is logged as an error and the proxy serves without it: traffic matters more than stats.
+ */
+async function startAdmin(proxy: GatewireProxy, logger: Logger): Promise<void> {
+  const admin = proxy.config.admin;
+  if (admin === null || proxy.metrics === null) return;
+  const metrics = proxy.metrics;
+  const server = new AdminServer({
+    metrics,
+    get state() {
+      return proxy.state;
+    },
+  });
+  try {
+    const address = await server.listen(admin.host, admin.port);
+    logger.info({ address: `${address.host}:${address.port}` }, 'admin listening');
+  } catch (error) {
+    logger.error(
+      { err: error, admin: `${admin.host}:${admin.port}` },
+      'admin listener not started: /metrics and /status are unavailable',
+    );
   }
 }
 

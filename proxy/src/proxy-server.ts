@@ -5,6 +5,7 @@ import { Router, type RouteSpec } from './dispatch/router.js';
 import { TrustedProxies } from './dispatch/trusted-proxies.js';
 import { HttpFront } from './http/http-front.js';
 import { AccessLog } from './log/access-log.js';
+import { ProxyMetrics } from './metrics/proxy-metrics.js';
 import { StaticFiles } from './static/static-files.js';
 import type { HostLookup } from './upstream/dns-discovery.js';
 import type { UpstreamGroup } from './upstream/upstream-group.js';
@@ -25,6 +26,8 @@ export class GatewireProxy {
   readonly config: ProxyConfig;
   readonly dispatcher: GatewireDispatcher;
   readonly accessLog: AccessLog;
+  /** The metric set behind the admin listener; null when `admin` is off (nothing is counted). */
+  readonly metrics: ProxyMetrics | null;
   readonly front: HttpFront;
   readonly #upstreams: Map<string, Upstream>;
   readonly #log: Logger;
@@ -60,6 +63,19 @@ export class GatewireProxy {
       return { host: route.host ?? undefined, path: route.path, target };
     });
     const settings = config.upstream;
+    this.accessLog = new AccessLog(options.logger, config.log.access);
+    const accessObserver = config.log.access ? this.accessLog : null;
+    this.metrics =
+      config.admin === null
+        ? null
+        : new ProxyMetrics(
+            {
+              groups: () => this.groups,
+              staticRoutes: config.routes.some((route) => route.static !== null),
+              inFlight: () => this.dispatcher.inFlight,
+            },
+            accessObserver,
+          );
     this.dispatcher = new GatewireDispatcher({
       router: new Router(specs),
       trustedProxies: new TrustedProxies(config.trustedProxies),
@@ -72,12 +88,13 @@ export class GatewireProxy {
       bufferMaxBytes: settings.bufferMaxBytes,
       tempDir: settings.tempDir,
       logger: options.logger,
+      ...(this.metrics !== null ? { outcomes: this.metrics.upstream } : {}),
     });
-    this.accessLog = new AccessLog(options.logger, config.log.access);
     this.front = new HttpFront({
       dispatcher: this.dispatcher,
-      // No observer without an access log: the front then builds no record per request.
-      observer: config.log.access ? this.accessLog : null,
+      // Metrics count every record and pass it on to the access log. Neither: the front then
+      // builds no record per request.
+      observer: this.metrics?.requests ?? accessObserver,
       options: config.http,
       onInternalError: (error) => this.#log.error({ err: error }, 'internal error in the HTTP front'),
     });
@@ -99,6 +116,7 @@ export class GatewireProxy {
   start(): void {
     if (this.#state !== 'new') throw new Error(`cannot start a proxy that is ${this.#state}`);
     this.#state = 'serving';
+    this.metrics?.start();
     for (const upstream of this.#upstreams.values())
       for (const discovery of upstream.discoveries) discovery.start();
   }
@@ -145,6 +163,7 @@ export class GatewireProxy {
       for (const discovery of upstream.discoveries) discovery.stop();
     await Promise.all([...this.#upstreams.values()].map((upstream) => upstream.group.close()));
     this.dispatcher.close();
+    this.metrics?.stop();
     this.accessLog.flush();
     this.#state = 'closed';
     this.#log.info('upstreams closed');
@@ -158,6 +177,7 @@ export class GatewireProxy {
       upstream.group.destroy();
     }
     this.dispatcher.close();
+    this.metrics?.stop();
     this.accessLog.flush();
     this.#state = 'closed';
   }

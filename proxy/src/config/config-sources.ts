@@ -23,6 +23,7 @@ export const VALUE_FLAGS: Readonly<Record<string, string>> = {
   'log-level': 'GATEWIRE_LOG_LEVEL',
   'log-format': 'GATEWIRE_LOG_FORMAT',
   'trusted-proxies': 'GATEWIRE_TRUSTED_PROXIES',
+  admin: 'GATEWIRE_ADMIN',
 };
 const SWITCHES = ['help', 'check', 'version'];
 
@@ -39,6 +40,8 @@ Options (each also settable by the environment variable shown):
   --log-level LEVEL        fatal|error|warn|info|debug|trace|silent GATEWIRE_LOG_LEVEL
   --log-format FORMAT      auto|json|pretty                        GATEWIRE_LOG_FORMAT
   --trusted-proxies LIST   comma-separated CIDRs                   GATEWIRE_TRUSTED_PROXIES
+  --admin HOST:PORT|off    admin listener: /metrics, /status       GATEWIRE_ADMIN
+                           (admin.listen; default 127.0.0.1:9090)
   --check                  validate the config, print it, exit
   --version                print the version
   --help                   this text
@@ -153,6 +156,12 @@ export function applyOverrides(
   if (level) section(raw, 'log').level = level[0];
   const format = pick('log-format');
   if (format) section(raw, 'log').format = format[0];
+  const admin = pick('admin');
+  if (admin) {
+    if (admin[0] === 'off' || admin[0] === 'false') raw.admin = false;
+    else if (typeof raw.admin === 'object' && raw.admin !== null) section(raw, 'admin').listen = admin[0];
+    else raw.admin = { listen: admin[0] };
+  }
   const trusted = pick('trusted-proxies');
   if (trusted) {
     raw.trustedProxies = trusted[0]

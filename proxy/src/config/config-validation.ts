@@ -13,6 +13,7 @@ import {
   DEFAULT_UPSTREAM_SETTINGS,
   LOG_FORMATS,
   LOG_LEVELS,
+  type AdminConfig,
   type BufferingSetting,
   type ListenConfig,
   type LogConfig,
@@ -42,6 +43,8 @@ export const RENAMED_KEYS: Readonly<Record<string, string>> = {
   'http.clientMaxBodySize': 'http.maxBodyBytes',
   'http.maxHeaderSize': 'http.maxHeaderBytes',
   'log.accessLog': 'log.access',
+  'admin.address': 'admin.listen',
+  'admin.bind': 'admin.listen',
   'upstreams.*.socketDirectory': 'upstreams.*.socketDir',
   'upstreams.*.socket': 'upstreams.*.sockets',
   'upstreams.*.servers': 'upstreams.*.tcp',
@@ -208,8 +211,10 @@ const TOP_KEYS = [
   'upstreams',
   'routes',
   'log',
+  'admin',
   'shutdownTimeoutMs',
 ];
+const ADMIN_KEYS = ['listen'];
 const LISTEN_KEYS = ['host', 'port'];
 const UPSTREAM_KEYS = Object.keys(DEFAULT_UPSTREAM_SETTINGS);
 const GROUP_KEYS = Object.keys(DEFAULT_GROUP);
@@ -275,6 +280,7 @@ export function validateConfig(input: unknown, source = 'config'): ProxyConfig {
   const routes = readRoutes(source, top.raw('routes'), upstreams);
   const log = readLog(top.has('log') ? new Section(source, 'log', 'log', top.raw('log')) : null);
   const shutdownTimeoutMs = top.int('shutdownTimeoutMs', DEFAULT_CONFIG.shutdownTimeoutMs, 0);
+  const admin = readAdmin(source, top.raw('admin'), listen);
 
   const groupNames = Object.keys(upstreams);
   if (groupNames.length === 0) {
@@ -306,6 +312,7 @@ export function validateConfig(input: unknown, source = 'config'): ProxyConfig {
     upstreams: Object.freeze(upstreams),
     routes: Object.freeze(finalRoutes),
     log,
+    admin,
     shutdownTimeoutMs,
   });
 }
@@ -471,4 +478,41 @@ function readLog(section: Section | null): LogConfig {
     format: section.oneOf('format', DEFAULT_CONFIG.log.format, LOG_FORMATS),
     access: section.bool('access', DEFAULT_CONFIG.log.access),
   });
+}
+
+/**
+ * `admin: { listen: "127.0.0.1:9090" }`; `admin: false`, `admin: null` or `listen: false` turn
+ * the admin listener off. Its port may not be the public one (`listen.port`).
+ */
+function readAdmin(source: string, input: unknown, listen: ListenConfig): AdminConfig | null {
+  if (input === undefined) return DEFAULT_CONFIG.admin;
+  if (input === null || input === false) return null;
+  const section = new Section(source, 'admin', 'admin', input);
+  section.checkKeys(ADMIN_KEYS);
+  const value = section.raw('listen');
+  if (value === undefined) return DEFAULT_CONFIG.admin;
+  if (value === null || value === false) return null;
+  const address = typeof value === 'string' ? parseHostPort(value) : null;
+  if (address === null) {
+    throw section.error(
+      'admin.listen',
+      `must be "host:port" ("127.0.0.1:9090", "[::1]:9090") or false, got ${describe(value)}`,
+    );
+  }
+  if (address.port !== 0 && address.port === listen.port) {
+    throw section.error(
+      'admin.listen',
+      `must not use the public port ${listen.port} (listen.port): the admin listener is for operators only`,
+    );
+  }
+  return Object.freeze(address);
+}
+
+/** `host:port` or `[v6]:port`, port 0…65535; null when malformed. */
+export function parseHostPort(text: string): AdminConfig | null {
+  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(text);
+  if (match === null) return null;
+  const port = Number(match[3]);
+  if (port > 65_535) return null;
+  return { host: match[1] ?? match[2], port };
 }

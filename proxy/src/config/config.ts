@@ -21,6 +21,8 @@ export interface ProxyConfig {
   /** Routes by host and path prefix; see router.ts for precedence. */
   readonly routes: readonly RouteConfig[];
   readonly log: LogConfig;
+  /** The admin listener (/metrics, /status): never the public port; null when turned off. */
+  readonly admin: AdminConfig | null;
   /** After SIGTERM, how long in-flight requests may take before the proxy exits anyway. */
   readonly shutdownTimeoutMs: number;
 }
@@ -105,6 +107,12 @@ export interface RouteConfig {
   readonly mount: boolean;
 }
 
+/** Where the admin listener (proxy/src/admin) accepts: loopback by default, never public. */
+export interface AdminConfig {
+  readonly host: string;
+  readonly port: number;
+}
+
 export type LogFormat = 'auto' | 'json' | 'pretty';
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -162,5 +170,6 @@ export const DEFAULT_CONFIG: Readonly<ProxyConfig> = Object.freeze({
   upstreams: {},
   routes: [],
   log: Object.freeze({ level: 'info', format: 'auto', access: true }),
+  admin: Object.freeze({ host: '127.0.0.1', port: 9090 }),
   shutdownTimeoutMs: 30_000,
 });

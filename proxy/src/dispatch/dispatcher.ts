@@ -7,6 +7,7 @@ import { ProxiedRequest, type RequestContext, type UpstreamRoute } from './proxi
 import { RequestSweep, sweepIntervalFor } from './request-sweep.js';
 import { pathBelow, type RouteMatch, type Router } from './router.js';
 import type { TrustedProxies } from './trusted-proxies.js';
+import { IGNORED_OUTCOMES, type UpstreamOutcomes } from './upstream-outcomes.js';
 
 /** Serves a static route; StaticFiles (proxy/src/static) is one. */
 export interface StaticHandler {
@@ -30,6 +31,8 @@ export interface DispatcherOptions {
   readonly bufferMaxBytes: number;
   readonly tempDir: string;
   readonly logger: Logger;
+  /** Upstream latency and errors (metrics); ignored when absent. */
+  readonly outcomes?: UpstreamOutcomes;
 }
 
 /**
@@ -48,6 +51,7 @@ export class GatewireDispatcher implements Dispatcher, RequestContext {
   readonly bufferMaxBytes: number;
   readonly tempDir: string;
   readonly logger: Logger;
+  readonly outcomes: UpstreamOutcomes;
   readonly #router: Router<RouteTarget>;
   /** The upstream timeouts of every request in flight, on one interval. */
   readonly #sweep: RequestSweep;
@@ -68,6 +72,7 @@ export class GatewireDispatcher implements Dispatcher, RequestContext {
     this.bufferMaxBytes = options.bufferMaxBytes;
     this.tempDir = options.tempDir;
     this.logger = options.logger;
+    this.outcomes = options.outcomes ?? IGNORED_OUTCOMES;
     this.#sweep = new RequestSweep(sweepIntervalFor(options.responseTimeoutMs, options.tunnelIdleTimeoutMs));
   }
 

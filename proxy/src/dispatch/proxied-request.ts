@@ -21,6 +21,7 @@ import {
 } from './response-head-renderer.js';
 import { isSafeFieldText, validateResponseHead } from './response-head-validation.js';
 import type { TrustedProxies } from './trusted-proxies.js';
+import type { UpstreamOutcomes } from './upstream-outcomes.js';
 import { WebSocketFrameTracker, webSocketCloseFrame } from './websocket-close.js';
 
 /** `on`: always buffer; `off`: always stream; `auto`: buffer for low-concurrency workers. */
@@ -52,6 +53,8 @@ export interface RequestContext {
   readonly bufferMaxBytes: number;
   readonly tempDir: string;
   readonly logger: Logger;
+  /** Upstream latency and errors, for metrics. */
+  readonly outcomes: UpstreamOutcomes;
   /** The request is over (completed, failed or aborted). */
   requestFinished(request: ProxiedRequest): void;
 }
@@ -93,6 +96,8 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   #endpoint: WorkerEndpoint | null = null;
   #connection: WorkerConnection | null = null;
   #stream: WorkerStream | null = null;
+  /** performance.now() when the current worker was assigned (upstream latency). */
+  #assignedAt = 0;
 
   // request side
   #bodyStarted = false;
@@ -209,6 +214,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     this.#stream = stream;
     this.#requestSent = endStream;
     this.exchange.upstream = endpoint.label;
+    this.#assignedAt = performance.now();
     this.#touch();
     this.#armTimer();
     if (this.needsUpgrade) return; // SPEC §13: no DATA before the final RESPONSE
@@ -583,6 +589,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   #workerFinished(): void {
     this.#workerDone = true;
     this.#endpoint?.recordSuccess();
+    this.#ctx.outcomes.responded(this.#route.group, performance.now() - this.#assignedAt);
     const stream = this.#stream;
     if (this.#tunnel) return; // a tunnel's stream lives until both directions end
     this.#stream = null;
@@ -759,6 +766,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   #fail(error: ProxyError): void {
     if (this.#done) return;
     this.#done = true;
+    this.#ctx.outcomes.failed(this.#route.group, error.code);
     const status = error.status;
     const fields = {
       code: error.code,

@@ -62,6 +62,13 @@ export class UpstreamGroup implements EndpointOwner {
   #lastRevival = -Infinity;
   /** Retired endpoints whose connections are still finishing their streams. */
   readonly #retiredOpen = new Set<WorkerEndpoint>();
+  /** Addresses that left and whose place no new address has taken yet (restart counting). */
+  #unreplaced = 0;
+  /** New addresses that took the place of one that had left: a restarted process on a new socket. */
+  #replacements = 0;
+  /** Restarts and connect failures counted by endpoints that have since left. */
+  #formerRestarts = 0;
+  #formerConnectFailures = 0;
 
   constructor(name: string, options: UpstreamGroupOptions) {
     this.name = name;
@@ -81,12 +88,39 @@ export class UpstreamGroup implements EndpointOwner {
   }
 
   /** A point-in-time view of the group, for metrics and the status page. */
-  status(): { name: string; queued: number; workers: WorkerStatus[] } {
+  status(): {
+    name: string;
+    queued: number;
+    restarts: number;
+    connectFailures: number;
+    workers: WorkerStatus[];
+  } {
     return {
       name: this.name,
       queued: this.#queue.length,
-      workers: this.#list.map((endpoint) => endpoint.status()),
+      restarts: this.restarts,
+      connectFailures: this.connectFailures,
+      // Workers that left but still finish requests come last (retired: true; "draining").
+      workers: [...this.#list, ...this.#retiredOpen].map((endpoint) => endpoint.status()),
     };
+  }
+
+  /**
+   * Worker processes replaced, ever: a new pid behind an address that had another (a worker
+   * restarted on the same socket), plus a new address joining after one had left and before
+   * another joined in its place (a worker restarted on a socket named after its pid).
+   */
+  get restarts(): number {
+    let total = this.#replacements + this.#formerRestarts;
+    for (const endpoint of this.#list) total += endpoint.restarts;
+    return total;
+  }
+
+  /** Failed connection attempts to the group's workers, ever. */
+  get connectFailures(): number {
+    let total = this.#formerConnectFailures;
+    for (const endpoint of this.#list) total += endpoint.connectFailures;
+    return total;
   }
 
   get(label: string): WorkerEndpoint | undefined {
@@ -99,6 +133,10 @@ export class UpstreamGroup implements EndpointOwner {
     const existing = this.#endpoints.get(label);
     if (existing !== undefined) return existing;
     const endpoint = new WorkerEndpoint(address, this.#options.endpoint, this);
+    if (this.#unreplaced > 0) {
+      this.#unreplaced--;
+      this.#replacements++;
+    }
     this.#endpoints.set(label, endpoint);
     this.#list = [...this.#endpoints.values()];
     this.#log.info({ worker: label }, 'worker joined');
@@ -112,6 +150,9 @@ export class UpstreamGroup implements EndpointOwner {
     if (endpoint === undefined) return;
     this.#endpoints.delete(label);
     this.#list = [...this.#endpoints.values()];
+    this.#unreplaced++;
+    this.#formerRestarts += endpoint.restarts;
+    this.#formerConnectFailures += endpoint.connectFailures;
     this.#log.info({ worker: label, reason }, 'worker left');
     this.#retiredOpen.add(endpoint);
     endpoint.retire(reason);

@@ -30,6 +30,10 @@ export interface WorkerStatus {
   readonly requestsSucceeded: number;
   readonly requestsFailed: number;
   readonly ejections: number;
+  /** A different worker process (pid) answered behind this address than the one before. */
+  readonly restarts: number;
+  /** Connection attempts that failed before the handshake completed (connect, refused, handshake). */
+  readonly connectFailures: number;
   /** Round-trip time of the last PING, ms (-1 before the first PONG). */
   readonly pingRttMs: number;
   /** The worker's last HEALTH report (SPEC §12.2) and when it came (ms since the epoch). */
@@ -83,6 +87,11 @@ export class WorkerEndpoint implements ConnectionOwner, Balanceable {
   requestsSucceeded = 0;
   requestsFailed = 0;
   ejections = 0;
+  /** Handshakes whose HELLO pid differed from the previous handshake's at this address. */
+  restarts = 0;
+  connectFailures = 0;
+  /** The pid of the last worker that completed a handshake here (null before the first). */
+  #lastPid: number | null = null;
 
   constructor(address: WorkerAddress, options: WorkerEndpointOptions, owner: EndpointOwner) {
     this.address = address;
@@ -152,6 +161,8 @@ export class WorkerEndpoint implements ConnectionOwner, Balanceable {
       requestsSucceeded: this.requestsSucceeded,
       requestsFailed: this.requestsFailed,
       ejections: this.ejections,
+      restarts: this.restarts,
+      connectFailures: this.connectFailures,
       pingRttMs: connection?.pingRttMs ?? -1,
       health: connection?.health ?? null,
       healthAt: connection?.healthAt ?? 0,
@@ -212,6 +223,11 @@ export class WorkerEndpoint implements ConnectionOwner, Balanceable {
 
   onConnectionReady(connection: WorkerConnection): void {
     if (connection !== this.#connection) return;
+    const pid = connection.workerHello?.pid ?? null;
+    if (pid !== null) {
+      if (this.#lastPid !== null && pid !== this.#lastPid) this.restarts++;
+      this.#lastPid = pid;
+    }
     this.#backoff.reset();
     this.#owner.onEndpointCapacity(this);
   }
@@ -244,6 +260,8 @@ export class WorkerEndpoint implements ConnectionOwner, Balanceable {
       this.#connect();
       return;
     }
+    if (failure.kind === 'connect' || failure.kind === 'refused' || failure.kind === 'handshake')
+      this.connectFailures++;
     if (failure.kind === 'refused') {
       // A stale socket (SPEC §16): ignored quietly, retried with backoff until discovery drops it.
       this.#scheduleReconnect(this.#backoff.next());

@@ -48,6 +48,7 @@ describe('proxy/README.md stays in sync with the code', () => {
       'routes[].static.index',
       'routes[].static.maxAgeSeconds',
       ...Object.keys(DEFAULT_CONFIG.log).map((key) => `log.${key}`),
+      'admin.listen',
     ];
     expect(new Set(documented)).toEqual(new Set(expected));
     expect(documented.length).toBe(expected.length);
