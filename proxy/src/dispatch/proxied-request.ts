@@ -122,6 +122,8 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   #headWritten = false;
   #discardBody = false;
   #tunnel = false;
+  /** The tunnel was cut because its worker was going away (draining): close code 1001. */
+  #goingAway = false;
   /** A WebSocket tunnel: frame boundaries, so that a dying tunnel can end with a close frame. */
   #webSocket: WebSocketFrameTracker | null = null;
   #clientBlocked = false;
@@ -421,7 +423,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     if (this.#done) return;
     this.#touch();
     const status = raw.status;
-    if (status === 101 || this.needsUpgrade) {
+    if (status === 101 || status === 426 || this.needsUpgrade) {
       this.#onGeneralHead({ status, headers: raw.pairs(), reason: raw.reason }, endStream);
       return;
     }
@@ -447,7 +449,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     this.#afterFinalHead(endStream);
   }
 
-  /** Heads the fast path does not take: 101, answers to upgrade requests, a Connection field. */
+  /** Heads the fast path does not take: 101, 426, answers to upgrade requests, a Connection field. */
   #onGeneralHead(head: ResponseHead, endStream: boolean): void {
     let problem = validateResponseHead(head);
     if (problem === null && head.status === 101 && !this.needsUpgrade)
@@ -476,7 +478,12 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     }
     const status = head.status;
     this.#discardBody = exchange.head.method === 'HEAD' || status === 204 || status === 304;
-    exchange.writeResponseHead(status, head.reason, stripResponseHopByHop(head.headers, false));
+    // RFC 9110 §15.5.22: a 426 MUST send Upgrade (the protocols the client may switch to).
+    exchange.writeResponseHead(
+      status,
+      head.reason,
+      stripResponseHopByHop(head.headers, false, status === 426),
+    );
     this.#headWritten = true;
     if (this.needsUpgrade && !this.#bodyStarted) {
       this.#bodyStarted = true;
@@ -561,6 +568,8 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
       this.#fail(new ProxyError('INVALID_RESPONSE_HEAD', message));
       return;
     }
+    // A tunnel cut when a draining worker's grace period ended is going away (1001), not a failure.
+    this.#goingAway = failure === 'connection-lost' && this.#connection?.wentAway === true;
     this.#fail(new ProxyError(failure === 'protocol-error' ? 'PROTOCOL_VIOLATION' : 'WORKER_DIED', message));
   }
 
@@ -789,7 +798,8 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   }
 
   /**
-   * A WebSocket tunnel failed: the client gets a close frame (1011, or 1001 for the idle timeout)
+   * A WebSocket tunnel failed: the client gets a close frame (1011; 1001 for the idle timeout and
+   * for a worker that was draining, e.g. a reload whose grace period ended)
    * and our FIN, not a bare close it would report as 1006 (RFC 6455 §7.1.7). Its reply is read and
    * dropped until it closes too, for at most WEBSOCKET_CLOSE_LINGER_MS.
    */
@@ -797,7 +807,11 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     const exchange = this.exchange;
     const idle = error.code === 'UPSTREAM_TIMEOUT';
     exchange.writeResponseBody(
-      webSocketCloseFrame(idle ? 1001 : 1011, idle ? 'idle timeout' : 'upstream failed'),
+      idle
+        ? webSocketCloseFrame(1001, 'idle timeout')
+        : this.#goingAway
+          ? webSocketCloseFrame(1001, 'upstream going away')
+          : webSocketCloseFrame(1011, 'upstream failed'),
     );
     exchange.endResponse(null);
     exchange.resumeRequestBody();
