@@ -128,9 +128,10 @@ export function helloToJson(hello: Hello): WireMap {
     max_frame_size: hello.maxFrameSize,
     initial_window: hello.initialWindow,
     max_streams: hello.maxStreams,
-    features: [...hello.features],
-    nonce: bin(hello.nonce),
   };
+  if (hello.concurrency !== undefined) map.concurrency = hello.concurrency;
+  map.features = [...hello.features];
+  map.nonce = bin(hello.nonce);
   if (hello.auth !== undefined) map.auth = hello.auth;
   if (hello.server !== undefined) map.server = hello.server;
   if (hello.pid !== undefined) map.pid = hello.pid;
@@ -154,6 +155,7 @@ export function helloFromJson(value: WireJson): Hello {
     features: features as string[],
     nonce: binBytes(map.nonce),
   };
+  if (map.concurrency !== undefined) hello.concurrency = num(map, 'concurrency');
   if (map.auth !== undefined) hello.auth = str(map, 'auth') as 'hmac-sha256';
   if (map.server !== undefined) hello.server = str(map, 'server');
   if (map.pid !== undefined) hello.pid = num(map, 'pid');
@@ -229,6 +231,9 @@ export function frameToJson(frame: DecodedFrame): FrameJson {
     case FrameType.HEALTH:
       meaning = healthToJson(decodeHealth(payload));
       break;
+    case FrameType.RECALL: // always empty (the header check enforces it)
+      meaning = null;
+      break;
     default: // DATA, PING, PONG: raw bytes
       meaning = bin(payload);
   }
@@ -279,6 +284,8 @@ export function encodeFrameJson(frame: FrameJson, encoder: FrameEncoder): void {
       return encoder.pong(binBytes(payload));
     case 'HEALTH':
       return encoder.health(healthFromJson(payload));
+    case 'RECALL':
+      return encoder.recall(streamId);
   }
 }
 

@@ -305,6 +305,23 @@ function validFrames(): ValidVector[] {
       'integers above 2^32 are uint 64, never float 64; an integral uptime is a uint',
     ),
     canonical('health-empty', '§12.2', f('HEALTH', 0, 0, {})),
+    canonical(
+      'hello-worker-queue',
+      '§5.2 §5.3 §6.4',
+      f(
+        'HELLO',
+        0,
+        0,
+        helloToJson({
+          ...WORKER_HELLO,
+          maxStreams: 3,
+          concurrency: 1,
+          features: ['trailers', 'health', 'queue'],
+        }),
+      ),
+      'one run slot and two queue slots: concurrency follows max_streams in canonical order',
+    ),
+    canonical('recall', '§6.4', f('RECALL', 0, 5, null), 'empty payload; meaning null'),
   ];
 
   // Decode-only: representations receivers MUST accept (SPEC §7.2 last paragraph, "unknown keys MUST be ignored").
@@ -487,15 +504,15 @@ function errorVectors(): ErrorVector[] {
     '§4.2',
     'FRAME_SIZE_ERROR',
     'oversize and unknown type: length is checked first',
-    header(0x0d, 0, 0, 65_537),
+    header(0x0e, 0, 0, 65_537),
   );
   add('unknown-type-0x00', '§4.2', 'UNKNOWN_FRAME_TYPE', 'type 0 is not defined', header(0x00, 0, 0, 0));
   add(
-    'unknown-type-0x0d',
+    'unknown-type-0x0e',
     '§4.2',
     'UNKNOWN_FRAME_TYPE',
-    'the first type after HEALTH',
-    header(0x0d, 0, 0, 0),
+    'the first type after RECALL',
+    header(0x0e, 0, 0, 0),
   );
   add('unknown-type-0xff', '§4.2', 'UNKNOWN_FRAME_TYPE', 'type 0xff', rawFrame(0xff, 0, 1, zeros(3)));
   add(
@@ -503,7 +520,7 @@ function errorVectors(): ErrorVector[] {
     '§4.2',
     'UNKNOWN_FRAME_TYPE',
     'unknown type with reserved flags: type is checked first',
-    header(0x0d, 0xff, 0, 0),
+    header(0x0e, 0xff, 0, 0),
   );
   add(
     'reserved-flag-data',
@@ -626,6 +643,27 @@ function errorVectors(): ErrorVector[] {
     'FRAME_SIZE_ERROR',
     'PING payload must be exactly 8 bytes',
     rawFrame(FrameType.PING, 0, 0, zeros(9)),
+  );
+  add(
+    'recall-length-1',
+    '§4.2 §6.4',
+    'FRAME_SIZE_ERROR',
+    'RECALL payload must be empty',
+    rawFrame(FrameType.RECALL, 0, 1, zeros(1)),
+  );
+  add(
+    'recall-on-stream-0',
+    '§4.2 §6.4',
+    'PROTOCOL_ERROR',
+    'RECALL is a stream frame: stream id 0 is not allowed',
+    header(FrameType.RECALL, 0, 0, 0),
+  );
+  add(
+    'recall-end-stream',
+    '§4.3 §6.4',
+    'PROTOCOL_ERROR',
+    'END_STREAM is not allowed on RECALL',
+    header(FrameType.RECALL, Flags.END_STREAM, 1, 0),
   );
   add(
     'pong-length-0',
@@ -1035,6 +1073,28 @@ function errorVectors(): ErrorVector[] {
     'HANDSHAKE_ERROR',
     'a worker must accept at least 1 stream',
     hello(replaced(he, 'max_streams', mp.uint(0))),
+  );
+  const queueHello = [...he.slice(0, 5), ['concurrency', mp.uint(1)], ...he.slice(5)] as Entries;
+  add(
+    'hello-concurrency-0',
+    '§5.2 §6.4',
+    'HANDSHAKE_ERROR',
+    'a worker runs at least 1 stream',
+    hello(replaced(queueHello, 'concurrency', mp.uint(0))),
+  );
+  add(
+    'hello-concurrency-above-max-streams',
+    '§5.2 §6.4',
+    'HANDSHAKE_ERROR',
+    'concurrency 2 with max_streams 1',
+    hello(replaced(queueHello, 'concurrency', mp.uint(2))),
+  );
+  add(
+    'hello-concurrency-as-str',
+    '§5.2 §6.4',
+    'HANDSHAKE_ERROR',
+    'concurrency must be uint',
+    hello(replaced(queueHello, 'concurrency', mp.str('1'))),
   );
   add(
     'hello-max-streams-2147483648',

@@ -281,9 +281,9 @@ function workerSequences(): Sequence[] {
         ...fails(CODE.FRAME_SIZE_ERROR),
       ],
     ),
-    seq('unknown-frame-type', '§4.2', 'frame type 0x0d is not defined', [
+    seq('unknown-frame-type', '§4.2', 'frame type 0x0e is not defined', [
       ...proxyOpening(),
-      sendRaw('a frame of type 0x0d on stream 0, empty', rawFrame(0x0d, 0, 0, Buffer.alloc(0))),
+      sendRaw('a frame of type 0x0e on stream 0, empty', rawFrame(0x0e, 0, 0, Buffer.alloc(0))),
       ...fails(CODE.UNKNOWN_FRAME_TYPE),
     ]),
     seq('bad-payload', '§7 §14.1', 'a REQUEST whose payload is not MessagePack', [
@@ -305,6 +305,17 @@ function workerSequences(): Sequence[] {
       send(frame('HEALTH', 0, 0, {})),
       ...fails(CODE.PROTOCOL_ERROR),
     ]),
+    seq(
+      'recall-without-queue',
+      '§5.3 §6.4',
+      'RECALL exists only with the queue feature: without it, it is an undefined frame type',
+      [
+        ...proxyOpening(),
+        environ(1, false),
+        send(frame('RECALL', 0, 1, null)),
+        ...fails(CODE.UNKNOWN_FRAME_TYPE),
+      ],
+    ),
     seq('request-id-repeated', '§6.1', 'stream ids strictly increase: a repeated id is a connection error', [
       ...proxyOpening(),
       environ(1, true),

@@ -23,6 +23,8 @@ export const FrameType = {
   PING: 0x0a,
   PONG: 0x0b,
   HEALTH: 0x0c,
+  /** Requires the `queue` feature (SPEC §5.3, §6.4). */
+  RECALL: 0x0d,
 } as const;
 
 export type FrameTypeName = keyof typeof FrameType;
@@ -67,6 +69,7 @@ export const Feature = {
   TRAILERS: 'trailers',
   UPGRADE: 'upgrade',
   HEALTH: 'health',
+  QUEUE: 'queue',
 } as const;
 
 export type FeatureName = (typeof Feature)[keyof typeof Feature];

@@ -11,6 +11,8 @@ export interface Hello {
   maxFrameSize: number;
   initialWindow: number;
   maxStreams: number;
+  /** Worker only (SPEC §5.2, §6.4): streams it runs at once, 1 … maxStreams; absent means maxStreams. */
+  concurrency?: number;
   features: string[];
   nonce: Uint8Array;
   /** Worker only: 'hmac-sha256' when it requires the shared-secret proof (SPEC §5.4). */
@@ -128,9 +130,10 @@ export function encodeHello(hello: Hello): Buffer {
     max_frame_size: hello.maxFrameSize,
     initial_window: hello.initialWindow,
     max_streams: hello.maxStreams,
-    features: hello.features,
-    nonce: Buffer.from(hello.nonce.buffer, hello.nonce.byteOffset, hello.nonce.byteLength),
   };
+  if (hello.concurrency !== undefined) map.concurrency = hello.concurrency;
+  map.features = hello.features;
+  map.nonce = Buffer.from(hello.nonce.buffer, hello.nonce.byteOffset, hello.nonce.byteLength);
   if (hello.auth !== undefined) map.auth = hello.auth;
   if (hello.server !== undefined) map.server = hello.server;
   if (hello.pid !== undefined) map.pid = hello.pid;
@@ -209,6 +212,10 @@ export function decodeHello(payload: Buffer): Hello {
     features: features as string[],
     nonce,
   };
+  // A worker ignores a proxy's max_streams, and so also a concurrency a proxy might send (SPEC §5.2).
+  if (role === 'worker' && map.concurrency !== undefined && map.concurrency !== null) {
+    hello.concurrency = uintField(map, 'concurrency', what, 'HANDSHAKE_ERROR', 1, maxStreams);
+  }
   const auth = optionalString(map, 'auth', what, 'HANDSHAKE_ERROR');
   if (auth !== undefined) {
     if (auth !== 'hmac-sha256')

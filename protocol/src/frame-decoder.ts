@@ -96,7 +96,7 @@ export function validateFrameHeader(
       `${typeName(type)} frame of ${length} bytes exceeds the limit of ${maxFrameSize}`,
     );
   }
-  if (type === 0 || type > FrameType.HEALTH) {
+  if (type === 0 || type > FrameType.RECALL) {
     throw new ProtocolError(
       'UNKNOWN_FRAME_TYPE',
       `unknown frame type 0x${type.toString(16).padStart(2, '0')}`,
@@ -131,6 +131,9 @@ export function validateFrameHeader(
       'FRAME_SIZE_ERROR',
       `${typeName(type)} frame of ${length} bytes; it must be ${Limits.PING_PAYLOAD_SIZE}`,
     );
+  }
+  if (type === FrameType.RECALL && length !== 0) {
+    throw new ProtocolError('FRAME_SIZE_ERROR', `RECALL frame of ${length} bytes; it must be empty`);
   }
 }
 

@@ -194,6 +194,11 @@ export class FrameEncoder {
     this.#control(FrameType.HEALTH, 0, encodeHealth(health));
   }
 
+  /** SPEC §6.4: the proxy asks for a stream the worker has not started yet (empty payload). */
+  recall(streamId: number): void {
+    this.#header(FrameType.RECALL, 0, streamId, 0);
+  }
+
   #fixed8(type: number, opaque: Uint8Array): void {
     if (opaque.length !== Limits.PING_PAYLOAD_SIZE) {
       throw new ProtocolError(

@@ -69,6 +69,8 @@ export interface HelloOptions {
   maxFrameSize?: number;
   initialWindow?: number;
   maxStreams?: number;
+  /** Worker: streams it runs at once when the `queue` feature is in effect (SPEC §6.4). */
+  concurrency?: number;
   features?: string[];
   auth?: boolean;
   server?: string;
@@ -100,6 +102,18 @@ export function makeHello(options: HelloOptions): Hello {
     throw new RangeError(
       `initialWindow ${hello.initialWindow} is not in ${Limits.MIN_INITIAL_WINDOW}…${Limits.MAX_WINDOW}`,
     );
+  }
+  if (options.concurrency !== undefined) {
+    if (
+      !Number.isInteger(options.concurrency) ||
+      options.concurrency < 1 ||
+      options.concurrency > hello.maxStreams
+    ) {
+      throw new RangeError(
+        `concurrency ${options.concurrency} is not in 1…${hello.maxStreams} (max_streams)`,
+      );
+    }
+    hello.concurrency = options.concurrency;
   }
   if (options.auth) hello.auth = 'hmac-sha256';
   if (options.server !== undefined) hello.server = options.server;

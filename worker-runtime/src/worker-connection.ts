@@ -261,6 +261,12 @@ export class WorkerConnection implements FrameHandler, StreamHost {
         stream.peerReset(reset.code, reset.message);
         return;
       }
+      case FrameType.RECALL:
+        // This worker runs every stream it accepts at once: it never lists `queue` (SPEC §5.3, §6.4).
+        throw new ProtocolError(
+          'UNKNOWN_FRAME_TYPE',
+          'RECALL frame, but the queue feature was not negotiated (SPEC §5.3)',
+        );
       case FrameType.TRAILERS: {
         if (!this.#trailers) {
           throw new ProtocolError(

@@ -102,6 +102,9 @@ export class ReferencePeer implements FrameHandler {
     }
     if (type === FrameType.AUTH) return this.#onAuth(payload);
     if (!this.#ready(type)) return;
+    // SPEC §5.3: this peer lists no features, so a feature's frame is an undefined type.
+    if (type === FrameType.RECALL)
+      throw new ProtocolError('UNKNOWN_FRAME_TYPE', 'RECALL, but the queue feature is not in effect');
     // SPEC §4.2: frames only the other role sends.
     const proxyOnly = type === FrameType.REQUEST;
     const workerOnly = type === FrameType.RESPONSE || type === FrameType.HEALTH;

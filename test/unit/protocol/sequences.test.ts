@@ -57,6 +57,8 @@ function rawMeaning(frame: DecodedFrame): FrameJson['payload'] {
       return { $bin: frame.payload.toString('latin1') };
     case FrameType.WINDOW:
       return { increment: frame.payload.readUInt32BE(0) };
+    case FrameType.RECALL:
+      return null;
     default:
       return decodeJson(frame.payload);
   }

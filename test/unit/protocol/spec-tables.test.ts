@@ -75,6 +75,8 @@ describe('SPEC §4.2 frame types', () => {
     expect(payload('PONG')).toMatch(new RegExp(`^exactly ${Limits.PING_PAYLOAD_SIZE} bytes`));
     expect(headerError(FrameType.WINDOW, 0, 1, Limits.WINDOW_PAYLOAD_SIZE + 1)).toBe('FRAME_SIZE_ERROR');
     expect(headerError(FrameType.PONG, 0, 0, Limits.PING_PAYLOAD_SIZE - 1)).toBe('FRAME_SIZE_ERROR');
+    expect(payload('RECALL')).toMatch(/^empty/);
+    expect(headerError(FrameType.RECALL, 0, 1, 1)).toBe('FRAME_SIZE_ERROR');
   });
 
   it('no type beyond the table is accepted', () => {
@@ -149,6 +151,7 @@ describe('SPEC §15 limits', () => {
     "a stream's send window at any time": { numbers: [0, Limits.MAX_WINDOW], keys: ['MAX_WINDOW'] },
     'WINDOW increment': { numbers: [1, Limits.MAX_WINDOW], keys: ['MAX_WINDOW'] },
     '`max_streams` (worker)': { numbers: [1, Limits.MAX_STREAMS], keys: ['MAX_STREAMS'] },
+    '`concurrency` (worker)': { numbers: [1], keys: [] },
     'stream id': { numbers: [1, Limits.MAX_STREAM_ID], keys: ['MAX_STREAM_ID'] },
     'PING / PONG payload': { numbers: [Limits.PING_PAYLOAD_SIZE], keys: ['PING_PAYLOAD_SIZE'] },
     'WINDOW payload': { numbers: [Limits.WINDOW_PAYLOAD_SIZE], keys: ['WINDOW_PAYLOAD_SIZE'] },

@@ -106,7 +106,7 @@ const cases: Case[] = [
   {
     name: 'an unknown frame type',
     handshake: true,
-    bytes: (raw) => raw.frame(0x0d, 0, 0),
+    bytes: (raw) => raw.frame(0x0e, 0, 0),
     code: 'UNKNOWN_FRAME_TYPE',
   },
   {

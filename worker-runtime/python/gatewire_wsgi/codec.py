@@ -160,11 +160,13 @@ class Hello:
     server: str | None = None
     pid: int | None = None
     name: str | None = None
+    # Worker only (SPEC §5.2, §6.4): streams run at once, 1 … max_streams; None means max_streams.
+    concurrency: int | None = None
 
 
 _HELLO_KEYS = frozenset(
     {"version", "role", "max_frame_size", "initial_window", "max_streams", "features", "nonce"}
-    | {"auth", "server", "pid", "name"}
+    | {"auth", "server", "pid", "name", "concurrency"}
 )
 
 
@@ -176,9 +178,11 @@ def encode_hello(hello: Hello) -> bytes:
         "max_frame_size": hello.max_frame_size,
         "initial_window": hello.initial_window,
         "max_streams": hello.max_streams,
-        "features": list(hello.features),
-        "nonce": hello.nonce,
     }
+    if hello.concurrency is not None:
+        fields["concurrency"] = hello.concurrency
+    fields["features"] = list(hello.features)
+    fields["nonce"] = hello.nonce
     if hello.auth is not None:
         fields["auth"] = hello.auth
     if hello.server is not None:
@@ -213,6 +217,9 @@ def decode_hello(payload: bytes, expected_role: str | None) -> Hello:
     max_frame_size = _uint(fields, "max_frame_size", "hello", code, MIN_MAX_FRAME_SIZE, MAX_MAX_FRAME_SIZE)
     initial_window = _uint(fields, "initial_window", "hello", code, MIN_INITIAL_WINDOW, MAX_WINDOW)
     max_streams = _uint(fields, "max_streams", "hello", code, 1 if role == "worker" else 0, MAX_STREAMS)
+    concurrency = None
+    if role == "worker" and fields.get("concurrency") is not None:
+        concurrency = _uint(fields, "concurrency", "hello", code, 1, max_streams)
     features = fields.get("features")
     if type(features) is not list:
         raise ProtocolError(code, f"hello.features: expected an array, got {describe(features)}")
@@ -247,6 +254,7 @@ def decode_hello(payload: bytes, expected_role: str | None) -> Hello:
         server=server,
         pid=pid,
         name=name,
+        concurrency=concurrency,
     )
 
 

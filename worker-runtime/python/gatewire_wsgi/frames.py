@@ -34,6 +34,7 @@ GOAWAY = 0x09
 PING = 0x0A
 PONG = 0x0B
 HEALTH = 0x0C
+RECALL = 0x0D  # only with the `queue` feature (SPEC §6.4)
 
 FRAME_NAMES = {
     HELLO: "HELLO",
@@ -48,6 +49,7 @@ FRAME_NAMES = {
     PING: "PING",
     PONG: "PONG",
     HEALTH: "HEALTH",
+    RECALL: "RECALL",
 }
 
 # SPEC §4.3
@@ -104,7 +106,7 @@ def check_header(length: int, frame_type: int, flags: int, stream_id: int, max_f
             ErrorCode.FRAME_SIZE_ERROR,
             f"{frame_name(frame_type)} frame of {length} bytes exceeds the limit of {max_frame_size}",
         )
-    if frame_type == 0 or frame_type > HEALTH:
+    if frame_type == 0 or frame_type > RECALL:
         raise ProtocolError(ErrorCode.UNKNOWN_FRAME_TYPE, f"unknown frame type 0x{frame_type:02x}")
     if flags:
         if flags != END_STREAM or frame_type not in _STREAM_FLAGS:
@@ -130,6 +132,8 @@ def check_header(length: int, frame_type: int, flags: int, stream_id: int, max_f
         raise ProtocolError(
             ErrorCode.FRAME_SIZE_ERROR, f"{frame_name(frame_type)} frame of {length} bytes; it must be 8"
         )
+    if frame_type == RECALL and length:
+        raise ProtocolError(ErrorCode.FRAME_SIZE_ERROR, f"RECALL frame of {length} bytes; it must be empty")
 
 
 class FrameHandler(Protocol):

@@ -121,10 +121,10 @@ def test_length_at_the_limit_is_accepted() -> None:
 @pytest.mark.parametrize(
     ("length", "frame_type", "flags", "stream_id", "code"),
     [
-        (70000, 0x0D, 0xFF, 0, ErrorCode.FRAME_SIZE_ERROR),  # every check fails: length wins
+        (70000, 0x0E, 0xFF, 0, ErrorCode.FRAME_SIZE_ERROR),  # every check fails: length wins
         (70000, WINDOW, 0, 1, ErrorCode.FRAME_SIZE_ERROR),
         (0, 0x00, 0, 1, ErrorCode.UNKNOWN_FRAME_TYPE),
-        (0, 0x0D, 0xFF, 0, ErrorCode.UNKNOWN_FRAME_TYPE),  # type before flags and stream id
+        (0, 0x0E, 0xFF, 0, ErrorCode.UNKNOWN_FRAME_TYPE),  # type before flags and stream id
         (0, 0xFF, 0, 0, ErrorCode.UNKNOWN_FRAME_TYPE),
         (8, PING, END_STREAM, 3, ErrorCode.PROTOCOL_ERROR),  # flags before stream id
         (0, DATA, 0x02, 1, ErrorCode.PROTOCOL_ERROR),

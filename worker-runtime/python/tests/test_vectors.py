@@ -123,6 +123,8 @@ def _decode_payload(frame_type: str, payload: bytes) -> Any:
         return to_json(payload)
     if frame_type == "WINDOW":
         return {"increment": struct.unpack(">I", payload)[0]}
+    if frame_type == "RECALL":
+        return None  # always empty (the header check enforces it)
     raise LookupError(frame_type)  # RESPONSE, HEALTH: a worker sends these, never decodes them
 
 

@@ -91,9 +91,9 @@ const CASES: MalformedCase[] = [
   {
     name: 'malformed.unknown-type',
     spec: '§4.2',
-    trigger: 'a frame of type 0x0d',
+    trigger: 'a frame of type 0x0e',
     code: 'UNKNOWN_FRAME_TYPE',
-    send: (conn) => conn.write(rawFrame(0x0d, 0, 0)),
+    send: (conn) => conn.write(rawFrame(0x0e, 0, 0)),
   },
   {
     name: 'malformed.reserved-flags',
