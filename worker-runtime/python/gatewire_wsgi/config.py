@@ -16,6 +16,8 @@ from .logs import FORMATS, LEVELS
 from .socket_dir import NAME_PATTERN, parse_tcp_address
 
 MAX_BACKLOG = 1024
+# Queue slots per process (SPEC §6.4). Chosen by bench/django.ts: see worker-runtime/python/README.md.
+DEFAULT_BACKLOG = 1
 USAGE_EXAMPLE = "python3 -m gatewire_wsgi myproject.wsgi:application --socket-dir /run/gatewire --processes 4"
 
 
@@ -38,7 +40,7 @@ class Config:
     handshake_timeout: float
     max_frame_size: int = 262_144
     initial_window: int = 262_144
-    backlog: int = 0
+    backlog: int = DEFAULT_BACKLOG
 
     @property
     def single_process(self) -> bool:
@@ -64,9 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--backlog",
         type=int,
-        default=0,
+        default=DEFAULT_BACKLOG,
         metavar="B",
-        help="requests a process accepts beyond --threads, waiting for a free thread (default 0)",
+        help=f"requests a process accepts beyond --threads, waiting for a free thread (default {DEFAULT_BACKLOG})",
     )
     parser.add_argument("--name", help="app name in socket file names and HELLO (default: <the app's package>-<hostname>)")
     parser.add_argument("--chdir", metavar="DIR", help="change to DIR and import the app from there")

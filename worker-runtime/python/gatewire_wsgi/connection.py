@@ -57,6 +57,7 @@ from .frames import (
     PING,
     PONG,
     PREFACE,
+    RECALL,
     REQUEST,
     RESET,
     TRAILERS,
@@ -77,7 +78,7 @@ RECV_SIZE = 256 * 1024
 # Joined into one bytes object and sent with sendall below this size; sendmsg with a buffer list above.
 JOIN_LIMIT = 64 * 1024
 IOV_MAX = 1024
-FEATURES = ("trailers", "health")
+FEATURES = ("trailers", "health", "queue")
 
 _AWAIT_HELLO = 0
 _AWAIT_AUTH = 1
@@ -103,6 +104,8 @@ class ConnectionSettings:
     """What this worker advertises in HELLO, and its handshake rules (SPEC §5)."""
 
     max_streams: int
+    # SPEC §5.2, §6.4: streams run at once (the threads); the rest of max_streams wait in the process.
+    concurrency: int | None = None
     max_frame_size: int = 262_144
     initial_window: int = 262_144
     name: str | None = None
@@ -276,6 +279,7 @@ class Connection:
             max_frame_size=settings.max_frame_size,
             initial_window=settings.initial_window,
             max_streams=settings.max_streams,
+            concurrency=settings.concurrency,
             features=FEATURES,
             nonce=self._nonce,
             auth="hmac-sha256" if settings.secret is not None else None,
@@ -354,6 +358,8 @@ class Connection:
             self._on_goaway(payload)
         elif frame_type == TRAILERS:
             self._on_trailers(stream_id, payload)
+        elif frame_type == RECALL:
+            self._on_recall(stream_id)
         elif frame_type == HELLO:
             raise ProtocolError(ErrorCode.HANDSHAKE_ERROR, "a second HELLO")
         elif frame_type == AUTH:
@@ -530,6 +536,41 @@ class Connection:
             )
         if idle and (self.draining or self.peer_goaway):
             self._close_gracefully()
+
+    def _on_recall(self, stream_id: int) -> None:
+        """SPEC §6.4: a queued stream goes back to the proxy (RESET REFUSED_STREAM); a started one goes on."""
+        if "queue" not in self.features:
+            raise ProtocolError(ErrorCode.UNKNOWN_FRAME_TYPE, "RECALL frame, but the queue feature is not in effect")
+        with self.lock:
+            stream = self.streams.get(stream_id)
+            recalled = stream is not None and not stream.started
+            if recalled:
+                del self.streams[stream_id]
+                stream.reset_code = ErrorCode.REFUSED_STREAM
+                stream.reset_message = "recalled by the proxy before it started"
+                stream.wake()
+            idle = not self.streams
+        if stream is None:
+            self._check_known(stream_id, "RECALL")
+            return
+        if not recalled:
+            return
+        log.debug(
+            "queued stream %d recalled by the proxy",
+            stream_id,
+            extra={"event": "stream_recalled", "request_id": stream.request_id},
+        )
+        self._write(frame(RESET, 0, stream_id, encode_reset(ErrorCode.REFUSED_STREAM, "recalled before it started")))
+        if idle and (self.draining or self.peer_goaway):
+            self._close_gracefully()
+
+    def begin(self, stream: Stream) -> bool:
+        """Marks a stream started, unless it was reset or recalled while it waited; False then."""
+        with self.lock:
+            if stream.reset_code is not None:
+                return False
+            stream.started = True
+            return True
 
     def _on_ping(self, payload: bytes) -> None:
         out = frame(PONG, 0, 0, payload)

@@ -316,8 +316,8 @@ class Response:
 
 def run_request(app: WsgiApp, conn: Connection, stream: Stream, environ: dict[str, Any]) -> bool:
     """Runs the application for one stream; True when it completed (for the requests count)."""
-    if stream.reset_code is not None:
-        # Cancelled while it waited for a thread (a queued stream, --backlog): never started (SPEC §10).
+    if not conn.begin(stream):
+        # Cancelled or recalled while it waited for a thread (a queued stream): never started (SPEC §6.4).
         return False
     response = Response(conn, stream, environ["REQUEST_METHOD"] == "HEAD")
     result: Any = None

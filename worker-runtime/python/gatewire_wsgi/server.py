@@ -80,6 +80,9 @@ class WorkerServer(ConnectionOwner):
             # the threads wait in the process for one to free up, as in a listen queue: under load a
             # process then finds its next request already here instead of idling for a round trip.
             max_streams=config.threads + config.backlog,
+            # SPEC §6.4 (feature `queue`): the proxy fills run slots first and may recall a queued
+            # stream from a process stuck on a slow request.
+            concurrency=config.threads,
             max_frame_size=config.max_frame_size,
             initial_window=config.initial_window,
             name=config.name,

@@ -29,6 +29,7 @@ class Stream:
         "cond",
         "pieces",
         "input",
+        "started",
     )
 
     def __init__(self, stream_id: int, request_id: str, send_window: int, recv_window: int) -> None:
@@ -46,6 +47,9 @@ class Stream:
         # Request body pieces not yet read: (bytes, start, end) ranges of received chunks.
         self.pieces: deque[tuple[bytes, int, int]] = deque()
         self.input: InputStream | None = None
+        # Set under the connection lock when the application is called: from then on a RECALL is
+        # ignored (SPEC §6.4); before, a queued stream may be recalled and is never started.
+        self.started = False
 
     def wake(self) -> None:
         """Wakes the request's thread if it waits; the caller holds the connection lock."""

@@ -161,7 +161,10 @@ def start_single(directory: str, log_dir: Path, *extra: str, app: str = "testapp
                  env: dict[str, str] | None = None) -> tuple[WorkerProcess, str]:
     socket_path = os.path.join(directory, "w.sock")
     worker = WorkerProcess(
-        [app, "--socket", socket_path, "--threads", str(threads), "--chdir", str(APPS), "--grace", "5", *extra],
+        # --backlog 0 unless `extra` says otherwise (the last one wins): most tests count on
+        # max_streams = threads; test_backlog.py and test_queue.py cover queue slots.
+        [app, "--socket", socket_path, "--threads", str(threads), "--chdir", str(APPS), "--grace", "5", "--backlog", "0",
+         *extra],
         log_dir / f"single-{os.path.basename(directory)}.log",
         env,
     )

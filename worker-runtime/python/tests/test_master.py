@@ -58,7 +58,10 @@ def test_one_socket_per_process(spawn: Spawn, short_dir: Callable[[], str]) -> N
         with ProxyClient(path) as client:
             assert client.worker_hello["pid"] == pid_of(path)
             assert client.worker_hello["name"] == "shop"
-            assert client.worker_hello["max_streams"] == 3
+            # The default --backlog 1: one queue slot beyond the 3 run slots (SPEC §6.4).
+            assert client.worker_hello["max_streams"] == 4
+            assert client.worker_hello["concurrency"] == 3
+            assert "queue" in client.worker_hello["features"]
             assert int(client.request("GET", "/pid").body) == pid_of(path)
     assert not [name for name in os.listdir(directory) if not name.endswith(".sock")]  # no temp files left
 

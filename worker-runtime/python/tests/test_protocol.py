@@ -57,7 +57,8 @@ def test_worker_sends_preface_and_hello_without_waiting(shared_worker: Shared) -
         fields = msgpack.unpackb(hello.payload, raw=True)
         assert fields[b"version"] == 1
         assert fields[b"role"] == b"worker"
-        assert fields[b"max_streams"] == 4  # --threads 4: the real concurrency of the process
+        assert fields[b"max_streams"] == 4  # --threads 4, --backlog 0
+        assert fields[b"concurrency"] == 4  # the threads: streams it runs at once (SPEC §6.4)
         assert 65536 <= fields[b"max_frame_size"] <= 16777215
         assert 1024 <= fields[b"initial_window"] <= 2147483647
         assert set(fields[b"features"]) >= {b"trailers", b"health"}
@@ -159,7 +160,7 @@ def goaway_name(code: int) -> str:
 
 
 OPEN_CASES: dict[str, tuple[bytes, int]] = {
-    "unknown-frame-type": (g.HEADER.pack(0, 0x0D, 0, 0), g.UNKNOWN_FRAME_TYPE),
+    "unknown-frame-type": (g.HEADER.pack(0, 0x0E, 0, 0), g.UNKNOWN_FRAME_TYPE),
     "oversized-frame": (g.HEADER.pack(262145, g.DATA, 0, 1), g.FRAME_SIZE_ERROR),
     "ping-7-bytes": (frame(g.PING, 0, 0, b"1234567"), g.FRAME_SIZE_ERROR),
     "window-3-bytes": (frame(g.WINDOW, 0, 1, b"\x00\x00\x01"), g.FRAME_SIZE_ERROR),

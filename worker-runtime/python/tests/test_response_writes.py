@@ -20,6 +20,10 @@ class FakeConnection:
         self.window = window
         self.writes: list[tuple[str, bytes]] = []
 
+    def begin(self, stream: Stream) -> bool:
+        stream.started = stream.reset_code is None
+        return stream.started
+
     def try_credit(self, stream: Stream, want: int) -> int:
         if stream.reset_code is not None:
             raise StreamCancelled(stream.reset_code)
