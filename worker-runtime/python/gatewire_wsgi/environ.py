@@ -16,6 +16,7 @@ from .codec import check_nested, describe
 from .errors import ErrorCode, ProtocolError
 from .file_wrapper import FileWrapper
 from .frames import MAX_HEADER_PAIRS, MAX_REQUEST_ID_BYTES
+from .logs import RequestErrors
 
 REQUIRED_KEYS = (
     "method",
@@ -68,7 +69,7 @@ def base_environ(multithread: bool, multiprocess: bool) -> dict[str, Any]:
         "SCRIPT_NAME": "",
         "SERVER_SOFTWARE": SERVER_SOFTWARE,
         "wsgi.version": (1, 0),
-        "wsgi.errors": sys.stderr,
+        "wsgi.errors": sys.stderr,  # replaced per request by a RequestErrors (lines tagged with the request id)
         "wsgi.multithread": multithread,
         "wsgi.multiprocess": multiprocess,
         "wsgi.run_once": False,
@@ -174,6 +175,7 @@ def build_environ(fields: dict[str, Any], base: dict[str, Any]) -> dict[str, Any
     environ["REMOTE_PORT"] = str(client_port)
     environ["wsgi.url_scheme"] = scheme
     environ["gatewire.request_id"] = request_id
+    environ["wsgi.errors"] = RequestErrors(request_id)
 
     keys = _HEADER_KEYS
     try:

@@ -73,3 +73,42 @@ def configure(level: str, fmt: str) -> logging.Logger:
     logger.setLevel(level.upper())
     logger.propagate = False
     return logger
+
+
+class RequestErrors:
+    """A request's ``wsgi.errors``: each line the app writes becomes one log record of this package
+    (event ``wsgi_errors``, level error) carrying the request's ``request_id``, in the worker's log
+    format, so the app's error output can be matched to the proxy's access-log line.
+
+    A partial line is held until its newline, ``flush()`` or the next request (the object is per
+    request and dropped with the environ)."""
+
+    __slots__ = ("request_id", "_partial")
+
+    def __init__(self, request_id: str) -> None:
+        self.request_id = request_id
+        self._partial = ""
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"wsgi.errors.write() takes str, not {type(text).__name__}")
+        pending = self._partial + text
+        lines = pending.split("\n")
+        self._partial = lines.pop()
+        for line in lines:
+            self._emit(line)
+        return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if self._partial:
+            line, self._partial = self._partial, ""
+            self._emit(line)
+
+    def _emit(self, line: str) -> None:
+        logging.getLogger(LOGGER_NAME).error(
+            line.rstrip("\r"), extra={"event": "wsgi_errors", "request_id": self.request_id}
+        )
