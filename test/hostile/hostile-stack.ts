@@ -92,7 +92,12 @@ export class HostileStack {
   }
 
   static async start(
-    options: { config?: Record<string, unknown>; processes?: number; workerArgs?: string[] } = {},
+    options: {
+      /** Proxy config merged over the defaults; a function gets the worker's socket directory. */
+      config?: Record<string, unknown> | ((socketDir: string) => Record<string, unknown>);
+      processes?: number;
+      workerArgs?: string[];
+    } = {},
   ): Promise<HostileStack> {
     const dir = freshTempDir('hostile');
     const socketDir = join(dir.path, 'run');
@@ -114,7 +119,7 @@ export class HostileStack {
       const config = writeConfig(dir.path, {
         upstreams: { app: { socketDir } },
         log: { level: 'info', access: true },
-        ...options.config,
+        ...(typeof options.config === 'function' ? options.config(socketDir) : options.config),
       });
       proxy = new ProxyProcess(config);
       const port = await proxy.port();
