@@ -80,6 +80,10 @@ export class AdminServer {
         );
         return;
       }
+      case '/favicon.ico':
+        // Browsers ask for it on every page load; a 204 keeps their consoles quiet.
+        response.writeHead(204, { 'cache-control': 'max-age=86400' }).end();
+        return;
       default:
         this.#send(
           response,

@@ -26,7 +26,7 @@ export const STATUS_PAGE = `<!doctype html>
   canvas { display: block; }
   table { border-collapse: collapse; width: 100%; font-variant-numeric: tabular-nums; }
   th, td { text-align: right; padding: 4px 8px; border-bottom: 1px solid var(--line); white-space: nowrap; }
-  th:first-child, td:first-child, th:nth-child(2), td:nth-child(2), th:nth-child(3), td:nth-child(3) { text-align: left; }
+  #workers th:nth-child(-n+3), #workers td:nth-child(-n+3), #routes th:first-child, #routes td:first-child { text-align: left; }
   .state-ready { color: var(--ok); } .state-connecting, .state-draining { color: var(--warn); } .state-ejected { color: var(--bad); }
   #error { color: var(--bad); }
 </style>
@@ -55,7 +55,7 @@ export const STATUS_PAGE = `<!doctype html>
 </table>
 <h2>Routes</h2>
 <table id="routes">
-  <thead><tr><th>route</th><th></th><th></th><th>requests</th><th>5xx</th><th>bytes in</th><th>bytes out</th></tr></thead>
+  <thead><tr><th>route</th><th>requests</th><th>5xx</th><th>bytes in</th><th>bytes out</th></tr></thead>
   <tbody></tbody>
 </table>
 <script>
@@ -124,7 +124,7 @@ function render(status) {
   const routes = document.querySelector("#routes tbody"); routes.replaceChildren();
   for (const r of status.routes) {
     const row = document.createElement("tr"); row.dataset.route = r.route;
-    cell(row, r.route); cell(row, ""); cell(row, ""); cell(row, fmt(r.requests)); cell(row, fmt(r.errors));
+    cell(row, r.route); cell(row, fmt(r.requests)); cell(row, fmt(r.errors));
     cell(row, bytes(r.bytesIn)); cell(row, bytes(r.bytesOut));
     routes.appendChild(row);
   }
