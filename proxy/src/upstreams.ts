@@ -52,6 +52,7 @@ function buildUpstream(
     },
     queueLength: settings.queueLength,
     queueTimeoutMs: settings.queueTimeoutMs,
+    queueStallMs: settings.queueStallMs,
     bufferingThreshold: groupConfig.bufferingThreshold,
     logger: log,
   });

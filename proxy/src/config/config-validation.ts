@@ -235,6 +235,7 @@ const UPSTREAM_MINIMUM: Readonly<Record<keyof UpstreamSettings, number>> = {
   pingTimeoutMs: 1,
   queueLength: 0,
   queueTimeoutMs: 1,
+  queueStallMs: 1,
   retryAfterSeconds: 0,
   maxAttempts: 1,
   maxFails: 1,

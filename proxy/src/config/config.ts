@@ -47,6 +47,11 @@ export interface UpstreamSettings {
   /** Requests that may wait when every worker is at max_streams; 0 answers 503 at once. */
   readonly queueLength: number;
   readonly queueTimeoutMs: number;
+  /**
+   * SPEC §6.4 (workers with queue slots): no request is queued in a worker whose last progress is
+   * older than this, and its queued requests are recalled for a free worker.
+   */
+  readonly queueStallMs: number;
   /** Retry-After on 503 answers. */
   readonly retryAfterSeconds: number;
   /** Attempts for a request no worker processed (refused, above GOAWAY, connection lost before writing). */
@@ -137,6 +142,7 @@ export const DEFAULT_UPSTREAM_SETTINGS: Readonly<UpstreamSettings> = Object.free
   pingTimeoutMs: 30_000,
   queueLength: 1024,
   queueTimeoutMs: 30_000,
+  queueStallMs: 20,
   retryAfterSeconds: 1,
   maxAttempts: 3,
   maxFails: 3,

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ProxyError } from '../errors/proxy-error.js';
-import { pickLeastLoaded } from './least-loaded.js';
+import { pickLeastLoaded, pickQueueSlot } from './least-loaded.js';
 import { WaitQueue, type QueueNode } from './wait-queue.js';
 import { addressLabel, type WorkerAddress } from './worker-address.js';
 import type { WorkerConnection } from './worker-connection.js';
@@ -30,6 +30,11 @@ export interface UpstreamGroupOptions {
   /** Requests that may wait for a slot when every worker is full; 0 answers 503 at once. */
   readonly queueLength: number;
   readonly queueTimeoutMs: number;
+  /**
+   * SPEC §6.4: a worker whose last progress is older than this gets no request in a queue slot,
+   * and its queued requests are recalled for a worker with a free run slot.
+   */
+  readonly queueStallMs: number;
   /** Workers advertising max_streams at or below this count as low-concurrency (buffering auto). */
   readonly bufferingThreshold: number;
   readonly logger: Logger;
@@ -39,6 +44,10 @@ function queueTimedOut(waiter: UpstreamWaiter): void {
   waiter.queueTimer = null;
   const group = waiterGroups.get(waiter);
   if (group !== undefined) group.expire(waiter);
+}
+
+function stealTimerFired(group: UpstreamGroup): void {
+  group.stealForFreeRunSlots();
 }
 
 /** Which group a queued waiter sits in; a WeakMap so waiters need no back-pointer field. */
@@ -69,6 +78,8 @@ export class UpstreamGroup implements EndpointOwner {
   /** Restarts and connect failures counted by endpoints that have since left. */
   #formerRestarts = 0;
   #formerConnectFailures = 0;
+  /** Armed while a worker has queued streams that are not stalled yet and another has a free run slot. */
+  #stealTimer: NodeJS.Timeout | null = null;
 
   constructor(name: string, options: UpstreamGroupOptions) {
     this.name = name;
@@ -163,16 +174,17 @@ export class UpstreamGroup implements EndpointOwner {
   // ---- balancing ----------------------------------------------------------------------------------
 
   /**
-   * Low concurrency (buffering auto): some ready worker advertises max_streams ≤ the threshold, or
+   * Low concurrency (buffering auto): some ready worker runs ≤ the threshold streams at once, or
    * no worker has handshaken yet (assume the cautious case).
    */
   get lowConcurrency(): boolean {
     let known = false;
     for (const endpoint of this.#list) {
-      const capacity = endpoint.capacity;
-      if (capacity === 0) continue;
+      // Run slots, not queue slots, say how many requests a worker serves at once (SPEC §6.4).
+      const runSlots = endpoint.runSlots;
+      if (runSlots === 0) continue;
       known = true;
-      if (capacity <= this.#options.bufferingThreshold) return true;
+      if (runSlots <= this.#options.bufferingThreshold) return true;
     }
     return !known;
   }
@@ -272,10 +284,14 @@ export class UpstreamGroup implements EndpointOwner {
   #pickFor(waiter: UpstreamWaiter): WorkerEndpoint | null {
     const avoid = waiter.avoid;
     const endpoint = pickLeastLoaded(this.#list, waiter.needsUpgrade, avoid);
-    if (endpoint === null || endpoint !== avoid || this.#options.queueLength === 0) return endpoint;
+    if (endpoint === null) {
+      // No free run slot anywhere: a queue slot of a worker that is making progress (SPEC §6.4).
+      return waiter.needsUpgrade ? null : pickQueueSlot(this.#list, avoid, this.#options.queueStallMs);
+    }
+    if (endpoint !== avoid || this.#options.queueLength === 0) return endpoint;
     for (const other of this.#list) {
       if (other !== avoid && other.ready && !other.ejected && (!waiter.needsUpgrade || other.supportsUpgrade))
-        return null;
+        return pickQueueSlot(this.#list, avoid, this.#options.queueStallMs);
     }
     return endpoint;
   }
@@ -290,7 +306,11 @@ export class UpstreamGroup implements EndpointOwner {
     try {
       for (;;) {
         // Nothing free at all: the usual case under load ends here, without a scan of the queue.
-        if (pickLeastLoaded(this.#list, false, null) === null) return;
+        if (
+          pickLeastLoaded(this.#list, false, null) === null &&
+          pickQueueSlot(this.#list, null, this.#options.queueStallMs) === null
+        )
+          return;
         let waiter = this.#queue.peek();
         let endpoint: WorkerEndpoint | null = null;
         while (waiter !== null) {
@@ -310,8 +330,44 @@ export class UpstreamGroup implements EndpointOwner {
 
   // ---- EndpointOwner ---------------------------------------------------------------------------------
 
-  onEndpointCapacity(_endpoint: WorkerEndpoint): void {
+  onEndpointCapacity(endpoint: WorkerEndpoint): void {
     if (this.#queue.length > 0) this.#drainQueue();
+    else if (endpoint.runSlots < endpoint.capacity) this.#steal(endpoint);
+  }
+
+  /**
+   * Work stealing (SPEC §6.4): `free` has a free run slot and nobody waits in the proxy; a worker
+   * that has requests queued behind a stalled one (no progress for queueStallMs) is asked to give
+   * back its newest queued request (RECALL), which the refused-stream retry then sends to `free`.
+   * A worker whose queue is not stalled yet is looked at again when it would be.
+   */
+  #steal(free: WorkerEndpoint): void {
+    if (!free.available || free.inFlight >= free.runSlots) return;
+    const stallMs = this.#options.queueStallMs;
+    const now = performance.now();
+    let victim: WorkerEndpoint | null = null;
+    let victimProgress = now - stallMs;
+    let recheckAt = Infinity;
+    for (const other of this.#list) {
+      if (other === free || other.inFlight <= other.runSlots) continue;
+      const progress = other.progressAt;
+      if (progress <= victimProgress) {
+        victim = other;
+        victimProgress = progress;
+      } else if (progress + stallMs < recheckAt) recheckAt = progress + stallMs;
+    }
+    if (victim !== null && victim.recallNewest()) return;
+    if (recheckAt !== Infinity && this.#stealTimer === null && !this.#closing) {
+      this.#stealTimer = setTimeout(stealTimerFired, Math.max(1, Math.ceil(recheckAt - now)), this);
+      this.#stealTimer.unref();
+    }
+  }
+
+  /** Public only for the timer trampoline: steals for every worker with a free run slot. */
+  stealForFreeRunSlots(): void {
+    this.#stealTimer = null;
+    if (this.#queue.length > 0 || this.#closing) return;
+    for (const endpoint of this.#list) if (endpoint.runSlots < endpoint.capacity) this.#steal(endpoint);
   }
 
   onEndpointClosed(endpoint: WorkerEndpoint): void {
@@ -330,6 +386,8 @@ export class UpstreamGroup implements EndpointOwner {
    * resolves when the requests in flight have finished and the connections are closed.
    */
   close(): Promise<void> {
+    if (this.#stealTimer !== null) clearTimeout(this.#stealTimer);
+    this.#stealTimer = null;
     if (!this.#closing) {
       this.#closing = true;
       for (let waiter = this.#queue.shift(); waiter !== null; waiter = this.#queue.shift()) {
@@ -350,6 +408,8 @@ export class UpstreamGroup implements EndpointOwner {
   /** Forced: closes every connection now; requests in flight fail. */
   destroy(): void {
     this.#closing = true;
+    if (this.#stealTimer !== null) clearTimeout(this.#stealTimer);
+    this.#stealTimer = null;
     for (const endpoint of [...this.#list, ...this.#retiredOpen])
       endpoint.destroy('proxy is shutting down now');
   }

@@ -92,7 +92,7 @@ const enum State {
 }
 
 /** Features the proxy offers (SPEC §5.3). */
-const PROXY_FEATURES = [Feature.TRAILERS, Feature.UPGRADE, Feature.HEALTH];
+const PROXY_FEATURES = [Feature.TRAILERS, Feature.UPGRADE, Feature.HEALTH, Feature.QUEUE];
 const EMPTY = Buffer.alloc(0);
 const CLOSE_GRACE_MS = 2000;
 /** A capacity learned from REFUSED_STREAM is probed upwards only this long after the last refusal. */
@@ -160,6 +160,15 @@ export class WorkerConnection implements FrameHandler {
   pingRttMs = -1;
   /** Streams opened over the connection's life. */
   streamsOpened = 0;
+  /** SPEC §6.4: the `queue` feature is in effect (the worker has queue slots and answers RECALL). */
+  #queueing = false;
+  /** Streams the worker runs at once: its `concurrency` with `queue`, else max_streams. */
+  #runSlots = 0;
+  /**
+   * With `queue`: when the worker last made progress (performance.now()): a final response head, a
+   * stream's end, or going from idle to busy. The balancer queues only on workers that progress.
+   */
+  progressAt = 0;
 
   constructor(address: WorkerAddress, options: WorkerConnectionOptions, owner: ConnectionOwner) {
     this.address = address;
@@ -193,6 +202,11 @@ export class WorkerConnection implements FrameHandler {
   /** The worker's advertised capacity (HELLO max_streams); 0 before the handshake. */
   get maxStreams(): number {
     return this.#hello?.maxStreams ?? 0;
+  }
+
+  /** Run slots (SPEC §6.3): `concurrency` when the queue feature is in effect, else max_streams. */
+  get runSlots(): number {
+    return this.#runSlots;
   }
 
   /** A new stream may be opened right now. */
@@ -282,6 +296,10 @@ export class WorkerConnection implements FrameHandler {
       environ.upgrade !== '',
     );
     stream.localEnded = endStream;
+    if (this.#queueing) {
+      stream.recallable = endStream && environ.upgrade === '';
+      if (this.#streams.size === 0) this.progressAt = performance.now();
+    }
     this.#streams.add(stream);
     this.#scheduleFlush();
     // SPEC §6.1: a proxy that runs out of ids opens a new connection.
@@ -324,6 +342,27 @@ export class WorkerConnection implements FrameHandler {
       this.#encoder.window(stream.id, increment);
       this.#scheduleFlush();
     }
+  }
+
+  /**
+   * SPEC §6.4: sends RECALL for the newest stream that may still wait in the worker's queue (no
+   * response head yet, no request body, not recalled before). Returns false when there is none.
+   * A worker that has started it ignores the RECALL; one that has not answers REFUSED_STREAM, and
+   * the request is retried elsewhere (ProxiedRequest's refused path).
+   */
+  recallNewest(): boolean {
+    if (!this.#queueing || this.#state !== State.Ready || this.#streams.size <= this.#runSlots) return false;
+    let newest: WorkerStream | null = null;
+    for (const stream of this.#streams.toArray()) {
+      if (stream.recallable && !stream.finalHead && (newest === null || stream.id > newest.id))
+        newest = stream;
+    }
+    if (newest === null) return false;
+    newest.recallable = false;
+    newest.recalled = true;
+    this.#encoder.recall(newest.id);
+    this.#scheduleFlush();
+    return true;
   }
 
   /** RESET from the proxy (CANCEL on client abort, INVALID_HEAD, …), SPEC §10. Silent: no listener call. */
@@ -496,6 +535,14 @@ export class WorkerConnection implements FrameHandler {
         return;
       case FrameType.HELLO:
         throw new ProtocolError('HANDSHAKE_ERROR', 'second HELLO on the connection');
+      case FrameType.RECALL:
+        // SPEC §5.3: without `queue` it is an undefined type; with it, a frame only the proxy sends.
+        if (!this.#queueing)
+          throw new ProtocolError(
+            'UNKNOWN_FRAME_TYPE',
+            'RECALL frame, but the queue feature is not in effect',
+          );
+        throw new ProtocolError('PROTOCOL_ERROR', 'RECALL frame from a worker: only the proxy sends it');
       default:
         // REQUEST from a worker (SPEC §4.2: wrong side).
         throw new ProtocolError('PROTOCOL_ERROR', `frame type ${type} may not be sent by a worker`);
@@ -540,6 +587,9 @@ export class WorkerConnection implements FrameHandler {
     this.#streams.resize(hello.maxStreams);
     this.#encoder.maxFrameSize = hello.maxFrameSize;
     this.#features = negotiateFeatures(PROXY_FEATURES, hello.features);
+    this.#queueing = this.#features.has(Feature.QUEUE);
+    // SPEC §6.3: a proxy without `queue` counts every stream as running.
+    this.#runSlots = this.#queueing ? (hello.concurrency ?? hello.maxStreams) : hello.maxStreams;
     const secret = this.#options.secret;
     if (hello.auth === 'hmac-sha256') {
       if (secret === null) {
@@ -636,6 +686,7 @@ export class WorkerConnection implements FrameHandler {
       return;
     }
     stream.finalHead = true;
+    if (this.#queueing) this.progressAt = performance.now();
     if (end) stream.remoteEnded = true;
     stream.listener.onResponseHead(head, end);
     if (end) this.#maybeClose(stream);
@@ -668,7 +719,7 @@ export class WorkerConnection implements FrameHandler {
     const reset = decodeReset(payload);
     const stream = this.#lookup(streamId, 'RESET');
     if (stream === undefined) return;
-    if (reset.code === ErrorCode.REFUSED_STREAM && this.#streams.size > 1) {
+    if (reset.code === ErrorCode.REFUSED_STREAM && this.#streams.size > 1 && !stream.recalled) {
       // Full for now: the retry (and the queue) go elsewhere until one of our streams here ends.
       this.#refusedCap = this.#streams.size - 1;
       this.#refusedAt = performance.now();
@@ -761,6 +812,8 @@ export class WorkerConnection implements FrameHandler {
     if (stream.closed) return;
     stream.closed = true;
     this.#streams.delete(stream);
+    // A response ended. (A stream cancelled, refused or recalled before its head is no progress.)
+    if (this.#queueing && stream.finalHead) this.progressAt = performance.now();
     if (!refused && this.#refusedCap !== Infinity) this.#relaxRefusedCap();
     if (this.#state === State.Draining && this.#streams.size === 0) {
       // SPEC §11: the proxy closes a drained connection once its active streams have ended.

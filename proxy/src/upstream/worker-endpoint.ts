@@ -121,6 +121,19 @@ export class WorkerEndpoint implements ConnectionOwner, Balanceable {
     return this.#connection?.supports(Feature.UPGRADE) ?? false;
   }
 
+  get runSlots(): number {
+    return this.#connection?.runSlots ?? 0;
+  }
+
+  get progressAt(): number {
+    return this.#connection?.progressAt ?? 0;
+  }
+
+  /** SPEC §6.4: asks the worker to give back its newest queued stream; false when there is none. */
+  recallNewest(): boolean {
+    return this.#connection?.recallNewest() ?? false;
+  }
+
   // ---- state ----------------------------------------------------------------------------------------
 
   /** The current connection (may still be connecting). */

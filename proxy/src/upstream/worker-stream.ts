@@ -63,6 +63,13 @@ export class WorkerStream {
   closed = false;
   /** The REQUEST asked for an upgrade (a 101 is acceptable). */
   readonly upgrade: boolean;
+  /**
+   * SPEC §6.4: the whole request went in the REQUEST frame (no body to replay) and no RECALL was
+   * sent yet, so the worker may be asked to give it back if it has not started it.
+   */
+  recallable = false;
+  /** A RECALL was sent: a REFUSED_STREAM answer is the worker giving it back, not a full worker. */
+  recalled = false;
 
   constructor(
     id: number,

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { pickLeastLoaded, type Balanceable } from '../../../proxy/src/upstream/least-loaded.js';
+import {
+  pickLeastLoaded,
+  pickQueueSlot,
+  type Balanceable,
+} from '../../../proxy/src/upstream/least-loaded.js';
 
 function worker(
   inFlight: number,
@@ -11,6 +15,8 @@ function worker(
     available: inFlight < capacity,
     inFlight,
     capacity,
+    runSlots: capacity,
+    progressAt: 0,
     supportsUpgrade: true,
     ...extra,
   };
@@ -67,5 +73,39 @@ describe('pickLeastLoaded', () => {
     const ws = worker(3, 4);
     expect(pickLeastLoaded([plain, ws], true, null)).toBe(ws);
     expect(pickLeastLoaded([plain], true, null)).toBeNull();
+  });
+});
+
+describe('run slots and queue slots (SPEC §6.4)', () => {
+  /** A worker with `runSlots` threads and capacity - runSlots queue slots, last progress at `progressAt`. */
+  const queueing = (inFlight: number, runSlots: number, capacity: number, progressAt: number) =>
+    worker(inFlight, capacity, { runSlots, progressAt });
+
+  it('fills run slots first, by in-flight per run slot', () => {
+    const busy = queueing(1, 1, 3, 0); // its thread is busy; only queue slots left
+    const idle = queueing(0, 1, 3, 0);
+    expect(pickLeastLoaded([busy, idle], false, null)).toBe(idle);
+    expect(pickLeastLoaded([busy], false, null)).toBeNull();
+    const half = queueing(1, 2, 3, 0);
+    expect(pickLeastLoaded([busy, half], false, null)).toBe(half);
+  });
+
+  it('queues on the worker that progressed most recently, never on a stalled one', () => {
+    const now = performance.now();
+    const recent = queueing(1, 1, 2, now - 2);
+    const older = queueing(1, 1, 2, now - 10);
+    const stalled = queueing(1, 1, 2, now - 500);
+    expect(pickQueueSlot([older, stalled, recent], null, 20)).toBe(recent);
+    expect(pickQueueSlot([older, stalled], null, 20)).toBe(older);
+    expect(pickQueueSlot([stalled], null, 20)).toBeNull();
+  });
+
+  it('never queues on the worker a request was recalled from, nor on a full or queue-less worker', () => {
+    const now = performance.now();
+    const recent = queueing(1, 1, 2, now);
+    const full = queueing(2, 1, 2, now);
+    const noQueue = worker(1, 1, { progressAt: now });
+    expect(pickQueueSlot([recent], recent, 20)).toBeNull();
+    expect(pickQueueSlot([full, noQueue], null, 20)).toBeNull();
   });
 });

@@ -304,6 +304,18 @@ def application(environ: dict[str, Any], start_response: StartResponse) -> Itera
     if path == "/pid":
         return _text(start_response, str(os.getpid()).encode())
 
+    if path == "/wait-file":
+        # Writes this process's pid to ?started= (a file), then blocks until the file ?release= exists
+        # (at most 30 s): a request a test outside the process holds and releases deterministically.
+        started, release = query["started"], query["release"]
+        with open(started + ".tmp", "w") as marker:
+            marker.write(str(os.getpid()))
+        os.rename(started + ".tmp", started)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return _text(start_response, str(os.getpid()).encode())
+
     if path == "/spin":
         # Holds the GIL-free CPU in Python code: the in-process watchdog still runs.
         deadline = time.time() + float(query.get("s", "30"))
