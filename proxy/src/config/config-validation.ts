@@ -434,8 +434,17 @@ function readRoutes(
     if (!prefix.startsWith('/'))
       throw section.error(`${path}.path`, `must start with "/", got ${JSON.stringify(prefix)}`);
     const upstream = section.optionalString('upstream');
+    const staticInput = section.raw('static');
+    // `"static": "/srv/static"` is short for `"static": { "root": "/srv/static" }` (nginx's `root`).
     const staticRoute = section.has('static')
-      ? readStatic(new Section(source, `${path}.static`, 'routes.*.static', section.raw('static')))
+      ? readStatic(
+          new Section(
+            source,
+            `${path}.static`,
+            'routes.*.static',
+            typeof staticInput === 'string' ? { root: staticInput } : staticInput,
+          ),
+        )
       : null;
     if ((upstream === null) === (staticRoute === null)) {
       throw section.error(path, 'needs exactly one of upstream and static');

@@ -31,6 +31,20 @@ describe('validateConfig', () => {
     expect(Object.isFrozen(config.routes[0])).toBe(true);
   });
 
+  it('takes a string as the root of a static route, as nginx users write root', () => {
+    const config = validateConfig({
+      ...minimal,
+      routes: [
+        { path: '/static/', static: '/srv/static' },
+        { path: '/', upstream: 'app' },
+      ],
+    });
+    expect(config.routes[0].static).toEqual({ root: '/srv/static', index: null, maxAgeSeconds: null });
+    const error = failure({ ...minimal, routes: [{ path: '/static/', static: 'static' }] });
+    expect(error.key).toBe('routes[0].static.root');
+    expect(error.message).toContain('must be an absolute path, got "static"');
+  });
+
   it('refuses an unknown key, naming it and its path', () => {
     const error = failure({ ...minimal, upstream: { queueLenght: 5 } });
     expect(error.code).toBe('UNKNOWN_KEY');
