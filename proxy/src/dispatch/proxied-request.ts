@@ -216,9 +216,10 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     this.#stream = stream;
     this.#requestSent = endStream;
     this.exchange.upstream = endpoint.label;
-    this.#assignedAt = performance.now();
     this.#touch();
     this.#armTimer();
+    // #armTimer just read the clock (the timer is disarmed before every assignment): no second read.
+    this.#assignedAt = this.#idleSince;
     if (this.needsUpgrade) return; // SPEC §13: no DATA before the final RESPONSE
     if (this.#requestSpool !== null) {
       this.#requestSpool.rewind();
