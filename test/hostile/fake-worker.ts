@@ -11,6 +11,8 @@
  *   …/crlf-head       a response head with CR/LF in a header value
  *   …/stop            nothing at all
  *   …/stop-mid        the head and 5 bytes of body, then nothing
+ *   …/goaway-body     reads the whole request body, then refuses the stream unprocessed with
+ *                     GOAWAY last_stream below it (a drain that raced the request) and closes
  *   anything else     200 `fine`
  */
 import { rmSync } from 'node:fs';
@@ -22,6 +24,7 @@ import {
   errorCodeName,
   FrameDecoder,
   FrameEncoder,
+  Flags,
   FrameType,
   makeHello,
   type FrameHandler,
@@ -40,6 +43,8 @@ class FakeConnection implements FrameHandler {
   readonly #encoder = new FrameEncoder();
   readonly #decoder = new FrameDecoder(this);
   #helloSeen = false;
+  /** Streams whose refusal waits for the end of their body. */
+  readonly #refuseAfterBody = new Set<number>();
 
   constructor(socket: Socket, worker: FakeWorker) {
     this.#socket = socket;
@@ -62,7 +67,13 @@ class FakeConnection implements FrameHandler {
       for (const part of this.#encoder.take()) this.#socket.write(part);
   }
 
-  onData(): void {}
+  onData(streamId: number, flags: number): void {
+    if ((flags & Flags.END_STREAM) === 0 || !this.#refuseAfterBody.delete(streamId)) return;
+    this.#worker.refusedAfterBody++;
+    this.#encoder.goaway(streamId - 1, 'NO_ERROR', 'draining');
+    this.#flush();
+    this.#socket.end();
+  }
 
   onFrame(type: number, _flags: number, streamId: number, payload: Buffer): void {
     if (!this.#helloSeen) {
@@ -123,6 +134,9 @@ class FakeConnection implements FrameHandler {
         break;
       case 'stop':
         return;
+      case 'goaway-body':
+        this.#refuseAfterBody.add(id);
+        return;
       case 'stop-mid':
         encoder.response(id, { status: 200, headers: [['content-length', '100']], reason: '' }, false);
         encoder.data(id, Buffer.from('12345'), false);
@@ -139,6 +153,8 @@ export class FakeWorker {
   readonly path: string;
   readonly received: ReceivedFrame[] = [];
   connections = 0;
+  /** Streams refused by GOAWAY after their whole body arrived. */
+  refusedAfterBody = 0;
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 

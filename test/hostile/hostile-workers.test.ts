@@ -30,9 +30,14 @@ describe('hostile workers affect only their own requests', () => {
     fake = await FakeWorker.listen(join(dir.path, 'fake.sock'));
     stack = await HostileStack.start({
       config: (socketDir) => ({
-        upstreams: { good: { socketDir }, bad: { sockets: [fake.path] } },
+        upstreams: {
+          good: { socketDir },
+          bad: { sockets: [fake.path] },
+          mixed: { socketDir, sockets: [fake.path], buffering: 'off' },
+        },
         routes: [
           { path: '/bad/', upstream: 'bad' },
+          { path: '/mixed/', upstream: 'mixed' },
           { path: '/', upstream: 'good' },
         ],
         upstream: { responseTimeoutMs: 600, maxFails: 1000, reconnectBaseMs: 50, reconnectMaxMs: 200 },
@@ -153,5 +158,29 @@ describe('hostile workers affect only their own requests', () => {
       .poll(() => fake.received.slice(receivedBefore).map((frame) => `${frame.type} ${frame.code}`))
       .toEqual(['RESET CANCEL', 'RESET CANCEL']);
     expect(linesSince(start, 'worker connection failed')).toEqual([]);
+  });
+
+  it('a streamed body refused unprocessed (GOAWAY last_stream below it, after the body went out) is replayed on another worker', async () => {
+    const start = stack.proxy.lines.length;
+    const seenBefore = (await stack.seen()).length;
+    const body = Buffer.alloc(100_000, 0x62);
+    const client = new Client(stack.origin);
+    const statuses: number[] = [];
+    try {
+      // The group balances at random between the fake and the healthy worker: go on until the fake has refused three.
+      for (let i = 0; i < 60 && fake.refusedAfterBody < 3; i++) {
+        const response = await client.request({ path: '/mixed/goaway-body', method: 'POST', body });
+        statuses.push(response.statusCode);
+        await response.body.text();
+      }
+    } finally {
+      await client.close();
+    }
+    expect(fake.refusedAfterBody).toBeGreaterThanOrEqual(3);
+    expect(new Set(statuses)).toEqual(new Set([200]));
+    const arrived = (await stack.seen()).slice(seenBefore);
+    expect(arrived.length).toBe(statuses.length);
+    expect(arrived.every((request) => request.bodyLength === body.length)).toBe(true);
+    expect(linesSince(start, 'upstream request failed')).toEqual([]);
   });
 });

@@ -61,6 +61,8 @@ export interface RequestContext {
 
 const EMPTY = Buffer.alloc(0);
 const SPOOL_READ_SIZE = 64 * 1024;
+/** Streamed body bytes held for a replay after a refusal (the default initial window of a worker). */
+const REPLAY_LIMIT_BYTES = 256 * 1024;
 /** Rendered fields of the head being written: the front takes them synchronously. */
 const RENDERED_FIELDS = new RenderedResponseFields();
 
@@ -113,8 +115,16 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   #pending: Buffer[] | null = null;
   #pendingBytes = 0;
   #clientPaused = false;
-  /** Body bytes sent to any worker: once non-zero a streamed body cannot be replayed. */
+  /** Body bytes sent to any worker: once non-zero a streamed body is replayable only from #sentChunks. */
   #bodySent = 0;
+  /**
+   * A streamed body's chunks sent to the current worker, held (views, no copies) until its response
+   * head: until then the worker may still refuse the stream unprocessed (GOAWAY last_stream,
+   * REFUSED_STREAM; SPEC §10, §11), and the request is replayed on another worker from these. Null
+   * once more than REPLAY_LIMIT_BYTES went out (then a refusal fails the request) or after the head.
+   */
+  #sentChunks: Buffer[] | null = null;
+  #sentChunksBytes = 0;
   #requestSpool: BodySpool | null = null;
 
   // response side
@@ -328,9 +338,24 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   // ---- sending the request body --------------------------------------------------------------------
 
   #send(stream: WorkerStream, chunk: Buffer, end: boolean): void {
+    if (this.#requestSpool === null && !this.#headReceived) this.#keepForReplay(chunk);
     this.#bodySent += chunk.length;
     this.#connection!.sendData(stream, chunk, end);
     if (end) this.#requestFullySent();
+  }
+
+  /** Holds a sent chunk of a streamed body while the worker may still refuse the stream. */
+  #keepForReplay(chunk: Buffer): void {
+    if (this.#sentChunks === null) {
+      if (this.#bodySent > 0) return; // the limit was passed on this attempt: no replay
+      this.#sentChunks = [];
+    }
+    this.#sentChunksBytes += chunk.length;
+    if (this.#sentChunksBytes > REPLAY_LIMIT_BYTES) {
+      this.#sentChunks = null;
+      return;
+    }
+    this.#sentChunks.push(chunk);
   }
 
   #endRequest(stream: WorkerStream): void {
@@ -443,6 +468,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
       return;
     }
     this.#headReceived = true;
+    this.#sentChunks = null; // the worker took the request: no replay from here on
     const exchange = this.exchange;
     this.#discardBody = exchange.head.method === 'HEAD' || status === 204 || status === 304;
     exchange.writeRenderedHead(status, raw.reason, RENDERED_FIELDS);
@@ -460,6 +486,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
       return;
     }
     this.#headReceived = true;
+    this.#sentChunks = null; // the worker took the request: no replay from here on
     const exchange = this.exchange;
     if (head.status === 101) {
       // SPEC §13 step 2: the stream becomes a tunnel.
@@ -676,7 +703,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
   // ---- retries, failures, timeouts ----------------------------------------------------------------------
 
   #retryOrFail(reason: string): void {
-    const replayable = this.#requestSpool !== null || this.#bodySent === 0;
+    const replayable = this.#requestSpool !== null || this.#bodySent === 0 || this.#sentChunks !== null;
     if (this.#headReceived || !replayable) {
       this.#fail(
         new ProxyError(
@@ -695,6 +722,15 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
       'retrying on another worker',
     );
     this.#clearTimer();
+    const sent = this.#sentChunks;
+    if (sent !== null && sent.length > 0) {
+      // The refused worker never processed the body it got: it goes first to the next one.
+      this.#pending = this.#pending === null ? sent : sent.concat(this.#pending);
+      this.#pendingBytes += this.#sentChunksBytes;
+    }
+    this.#sentChunks = null;
+    this.#sentChunksBytes = 0;
+    this.#bodySent = 0;
     const avoid = this.#endpoint;
     this.#connection = null;
     this.#requestSent = false;
@@ -840,6 +876,7 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
     this.#responseSpool = null;
     this.#pending = null;
     this.#pendingBytes = 0;
+    this.#sentChunks = null;
   }
 
   #logger(): Logger {
