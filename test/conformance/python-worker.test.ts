@@ -64,6 +64,23 @@ if (probe.status !== 0) {
     ],
   });
   runWorkerContract({
+    // One run slot, two queue slots (SPEC §6.4): requests run inline on the connection's reader.
+    name: 'Python worker, --threads 1 --backlog 2',
+    start: {
+      command: `python3 -m gatewire_wsgi conformance_app:application --socket "$GATEWIRE_SOCKET" --threads 1 --backlog 2 --chdir "${appDir}"`,
+      env,
+    },
+    only: [
+      'handshake.hello',
+      'queue',
+      'concurrency',
+      'stream',
+      'cancel',
+      'flow',
+      'vectors.sequence.recall-*',
+    ],
+  });
+  runWorkerContract({
     name: 'Python worker with a shared secret',
     start: {
       command: `python3 -m gatewire_wsgi conformance_app:application --socket "$GATEWIRE_SOCKET" --threads 4 --chdir "${appDir}"`,

@@ -56,7 +56,7 @@ interface Waiter {
   check(): void;
 }
 
-const ALL_FEATURES = [Feature.TRAILERS, Feature.UPGRADE, Feature.HEALTH];
+const ALL_FEATURES = [Feature.TRAILERS, Feature.UPGRADE, Feature.HEALTH, Feature.QUEUE];
 const HEALTH_UINT_FIELDS: Array<keyof Health> = ['rss', 'heapUsed', 'requests', 'inFlight'];
 
 /**

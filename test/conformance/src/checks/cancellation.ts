@@ -7,6 +7,7 @@ import type { PeerConnection } from '../peer-connection.js';
 import type { PeerStream } from '../peer-stream.js';
 import { u32 } from '../raw-frames.js';
 import { expectHelloWorld, uniqueId, waitForAppFlag } from './expect.js';
+import { skipWithoutSecondRunSlot } from './queue.js';
 
 /**
  * After this side's RESET, the worker sends nothing more on the stream (SPEC §10). A PING round
@@ -35,6 +36,7 @@ async function expectSilenceAfterReset(
 
 /** A /wait request cancelled with `code`: the app must observe it, the worker go quiet on it. */
 async function cancelWaiting(ctx: CheckContext, code: number, label: string): Promise<void> {
+  skipWithoutSecondRunSlot(ctx);
   const conn = await ctx.connect();
   const side = await ctx.connect();
   const id = uniqueId('wait');

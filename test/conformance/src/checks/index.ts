@@ -9,6 +9,7 @@ import { handshakeChecks } from './handshake.js';
 import { largeBodyChecks } from './large-bodies.js';
 import { livenessChecks } from './liveness.js';
 import { malformedChecks } from './malformed.js';
+import { queueChecks } from './queue.js';
 import { requestChecks } from './requests.js';
 import { streamStateChecks } from './stream-states.js';
 import { trailerChecks } from './trailers.js';
@@ -24,6 +25,7 @@ export const ALL_CHECKS: readonly Check[] = Object.freeze([
   ...requestChecks,
   ...environChecks,
   ...concurrencyChecks,
+  ...queueChecks,
   ...flowControlChecks,
   ...largeBodyChecks,
   ...streamStateChecks,
