@@ -267,7 +267,8 @@ async function startGatewire(
       '2',
       '--threads',
       String(variant.threads),
-      ...(variant.backlog ? ['--backlog', String(variant.backlog)] : []),
+      '--backlog', // always: the worker's default is 1 (queue slots, SPEC §6.4); `1` means --backlog 0
+      String(variant.backlog),
       '--log-level',
       'warning',
     ],
