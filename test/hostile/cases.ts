@@ -1,7 +1,7 @@
 /**
  * The hostile-input corpus: raw bytes sent over plain TCP to the real proxy, with a recording
  * worker behind it. Each case states the outcome RFC 9112/9110 (and nginx) call for; where
- * gatewire deliberately differs from nginx, `differs` says how and why.
+ * gatewire uses a choice the RFCs leave open or departs from nginx, `note` says how and why.
  *
  * Smuggling shapes carry a canary: a complete second request `GET /canary-<n>` placed where a
  * parser that got the framing wrong would find a request. The worker must never receive it, and
@@ -27,8 +27,8 @@ export interface HostileCase {
   bodyLength?: number;
   /** Text the response bytes must contain (case-insensitive). */
   responseIncludes?: string;
-  /** Where gatewire departs from nginx, and why. */
-  differs?: string;
+  /** Where the RFCs leave a choice, or gatewire departs from nginx: what it does and why. */
+  note?: string;
   /** The error code the proxy logs for the refusal (checked against the log line). */
   code?: string;
 }
@@ -53,7 +53,7 @@ function smuggle(
   body: string,
   status: number,
   code: string,
-  differs?: string,
+  note?: string,
 ): HostileCase {
   return {
     name,
@@ -61,12 +61,12 @@ function smuggle(
     statuses: [status],
     closes: true,
     code,
-    differs,
+    note,
   };
 }
 
-function refused(name: string, send: string, status: number, code: string, differs?: string): HostileCase {
-  return { name, send: `${send}${canary(next())}`, statuses: [status], closes: true, code, differs };
+function refused(name: string, send: string, status: number, code: string, note?: string): HostileCase {
+  return { name, send: `${send}${canary(next())}`, statuses: [status], closes: true, code, note };
 }
 
 const POST = `POST /smuggle HTTP/1.1\r\n${HOST}`;
@@ -88,7 +88,7 @@ export const CASES: HostileCase[] = [
     '5c\r\n',
     400,
     'CONTENT_LENGTH_WITH_TRANSFER_ENCODING',
-    'RFC 9112 §6.3 lets a server drop Content-Length and go by chunked; gatewire (like nginx ≥ 1.25 with ignore_invalid_headers) refuses: any request with both is a smuggling attempt',
+    'RFC 9112 §6.1 lets a server either refuse or go by chunked alone; gatewire refuses (400), as nginx ≥ 1.21.1 does: a request with both is a smuggling attempt',
   ),
   smuggle(
     'TE chunked with Content-Length: 0 (CL.0 + TE)',
@@ -365,7 +365,7 @@ export const CASES: HostileCase[] = [
     `${GET()}X-A: a\r\n b\r\n\r\n`,
     400,
     'OBS_FOLD',
-    'RFC 9112 §5.2 lets a server unfold instead; gatewire refuses, as nginx does',
+    'RFC 9112 §5.2 lets a server either refuse obs-fold or replace it with spaces; gatewire refuses: a folded line read differently by a front and a back is a smuggling vector',
   ),
   refused('bare CR inside a value', `${GET()}X-A: a\rb\r\n\r\n`, 400, 'BARE_CR'),
   refused('bare CR ending a line', `${GET()}X-A: a\r\r\n\r\n`, 400, 'BARE_CR'),
