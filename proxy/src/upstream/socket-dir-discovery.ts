@@ -103,6 +103,16 @@ export class SocketDirDiscovery implements Discovery {
     try {
       names = await readdir(this.dir);
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR' && this.#known.size > 0) {
+        // Out of file descriptors (EMFILE under a connection flood) or another transient failure:
+        // the directory is still there, and so are its workers. Keep them; the rescan retries.
+        this.#log.warn(
+          { dir: this.dir, err: (error as Error).message, workers: this.#known.size },
+          'socket directory scan failed; keeping the workers it had',
+        );
+        return;
+      }
       if (!this.#missingLogged) {
         this.#missingLogged = true;
         this.#log.warn(
