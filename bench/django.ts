@@ -42,6 +42,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { type Member, peakRssMiB, processTree, resetPeaks } from './report/proc.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -52,7 +53,7 @@ const HELLO_APP = '/work/shared/reference-stacks/apps/django_hello';
 const EXAMPLE_APP = join(ROOT, 'examples/django');
 const PYTHON = process.env.PYTHON ?? 'python3';
 
-interface View {
+export interface View {
   name: string;
   appDir: string;
   module: string;
@@ -61,7 +62,7 @@ interface View {
   expect: string;
 }
 
-const VIEWS: Record<string, View> = {
+export const VIEWS: Record<string, View> = {
   hello: {
     name: 'hello',
     appDir: HELLO_APP,
@@ -99,31 +100,6 @@ function cpuTicks(pid: number): number {
   }
 }
 
-/** `root` and every process below it. */
-function processTree(root: number): number[] {
-  const children = new Map<number, number[]>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const siblings = children.get(ppid);
-      if (siblings) siblings.push(Number(entry));
-      else children.set(ppid, [Number(entry)]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length) {
-    const pid = queue.pop()!;
-    out.push(pid);
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return out;
-}
-
 const started: ChildProcess[] = [];
 
 function launch(
@@ -145,7 +121,7 @@ function launch(
   return child;
 }
 
-async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export async function stop(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
   child.kill(signal);
@@ -198,7 +174,7 @@ async function waitForBody(
 
 // ── stacks ──
 
-interface Stack {
+export interface Stack {
   name: string;
   port: number;
   /** Root processes: the front (nginx, the gatewire proxy) and the app server (Python). */
@@ -222,13 +198,13 @@ function pythonEnv(extra: NodeJS.ProcessEnv = {}, workerPackage = WORKER_PACKAGE
 }
 
 /** A gatewire variant: `T` (threads) or `TbB` (threads and --backlog B), e.g. `1`, `4`, `1b1`. */
-interface Variant {
+export interface Variant {
   threads: number;
   backlog: number;
   label: string;
 }
 
-function parseVariant(text: string): Variant {
+export function parseVariant(text: string): Variant {
   const match = /^(\d+)(?:b(\d+))?$/.exec(text);
   if (match === null)
     throw new Error(`--threads ${text}: expected T or TbB (threads, backlog), e.g. 1, 4, 1b1`);
@@ -237,7 +213,7 @@ function parseVariant(text: string): Variant {
   return { threads, backlog, label: backlog ? `t${threads} b${backlog}` : `t${threads}` };
 }
 
-async function startGatewire(
+export async function startGatewire(
   runDir: string,
   view: View,
   variant: Variant,
@@ -288,7 +264,7 @@ async function startGatewire(
   return { name, port, front, app };
 }
 
-async function startUwsgi(runDir: string, view: View, uwsgi: string): Promise<Stack> {
+export async function startUwsgi(runDir: string, view: View, uwsgi: string): Promise<Stack> {
   const dir = join(runDir, `uwsgi-${view.name}`);
   mkdirSync(join(dir, 'nginx-uwsgi'), { recursive: true });
   chmodSync(dir, 0o755);
@@ -316,7 +292,7 @@ async function startUwsgi(runDir: string, view: View, uwsgi: string): Promise<St
   return { name: 'nginx+uwsgi', port, front, app };
 }
 
-async function startGunicorn(runDir: string, view: View): Promise<Stack> {
+export async function startGunicorn(runDir: string, view: View): Promise<Stack> {
   const dir = join(runDir, `gunicorn-${view.name}`);
   mkdirSync(join(dir, 'nginx-gunicorn'), { recursive: true });
   chmodSync(dir, 0o755);
@@ -340,12 +316,12 @@ async function startGunicorn(runDir: string, view: View): Promise<Stack> {
 
 // ── references: present, same Python, same Django ──
 
-interface References {
+export interface References {
   uwsgi: string | null;
   problems: string[];
 }
 
-function checkReferences(wanted: Set<string>): References {
+export function checkReferences(wanted: Set<string>): References {
   const problems: string[] = [];
   const python = (code: string): string | null => {
     const result = spawnSync(PYTHON, ['-c', code], { encoding: 'utf8', env: pythonEnv() });
@@ -381,7 +357,7 @@ function checkReferences(wanted: Set<string>): References {
   return { uwsgi, problems };
 }
 
-function versions(uwsgi: string | null): string {
+export function versions(uwsgi: string | null): string {
   const out = [`node ${process.version}`];
   const python = spawnSync(
     PYTHON,
@@ -404,7 +380,7 @@ function versions(uwsgi: string | null): string {
 
 // ── wrk ──
 
-interface Measurement {
+export interface Measurement {
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -412,6 +388,8 @@ interface Measurement {
   errors: string;
   frontUs: number;
   appUs: number;
+  /** Peak RSS during the run, MiB: `proxy` or `nginx` (master and worker), and the Python processes. */
+  rssMiB: Record<string, number>;
 }
 
 function toMs(value: string): number {
@@ -421,9 +399,20 @@ function toMs(value: string): number {
   return match[2] === 'us' ? n / 1000 : match[2] === 's' ? n * 1000 : n;
 }
 
-async function wrk(stack: Stack, path: string, connections: number, seconds: number): Promise<Measurement> {
+export async function wrk(
+  stack: Stack,
+  path: string,
+  connections: number,
+  seconds: number,
+): Promise<Measurement> {
   const front = processTree(stack.front.pid!);
   const app = processTree(stack.app.pid!);
+  const frontRole = stack.name.startsWith('nginx') ? 'nginx' : 'proxy';
+  const members: Member[] = [
+    ...front.map((pid) => ({ role: frontRole, pid })),
+    ...app.map((pid) => ({ role: `python ×${app.length}`, pid })),
+  ];
+  resetPeaks(members);
   const sum = (pids: number[]): number => pids.reduce((total, pid) => total + cpuTicks(pid), 0);
   const frontBefore = sum(front);
   const appBefore = sum(app);
@@ -434,6 +423,7 @@ async function wrk(stack: Stack, path: string, connections: number, seconds: num
     '--latency',
     `http://127.0.0.1:${stack.port}${path}`,
   ]);
+  const rssMiB = peakRssMiB(members);
   const frontTicks = sum(front) - frontBefore;
   const appTicks = sum(app) - appBefore;
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
@@ -450,6 +440,7 @@ async function wrk(stack: Stack, path: string, connections: number, seconds: num
     errors,
     frontUs: (frontTicks * 10_000) / requests,
     appUs: (appTicks * 10_000) / requests,
+    rssMiB,
   };
 }
 
@@ -594,4 +585,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -42,6 +42,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { peakRssMiB, resetPeaks } from './report/proc.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -52,8 +53,8 @@ const HELLO_APP = join(ROOT, 'test/fixtures/apps/bench-hello.ts');
 const PROXY_MAIN = join(ROOT, 'proxy/dist/main.js');
 const WORKER_MAIN = join(ROOT, 'worker-runtime/dist/main.js');
 
-type StackName = 'gatewire' | 'nginx' | 'node' | 'alt';
-const LABELS: Record<StackName, string> = {
+export type StackName = 'gatewire' | 'nginx' | 'node' | 'alt';
+export const LABELS: Record<StackName, string> = {
   gatewire: '(a) gatewire proxy → TS worker',
   nginx: '(b) nginx → node:http (unix, keep-alive)',
   node: '(c) bare node:http',
@@ -71,14 +72,14 @@ interface Member {
   readonly pid: number;
 }
 
-interface Stack {
+export interface Stack {
   readonly name: StackName;
   readonly port: number;
   readonly children: ChildProcess[];
   members: Member[];
 }
 
-interface RunResult {
+export interface RunResult {
   rps: number;
   p50Ms: number;
   p99Ms: number;
@@ -86,6 +87,8 @@ interface RunResult {
   errors: string;
   /** role → [user µs/request, system µs/request] */
   cpu: Map<string, [number, number]>;
+  /** role → peak RSS during the run, MiB */
+  rssMiB: Record<string, number>;
 }
 
 // ── /proc ──
@@ -118,7 +121,8 @@ function toMs(value: string): number {
   return match[2] === 'us' ? n / 1000 : match[2] === 's' ? n * 1000 : n;
 }
 
-async function wrk(stack: Stack, seconds: number, connections: number): Promise<RunResult> {
+export async function wrk(stack: Stack, seconds: number, connections: number): Promise<RunResult> {
+  resetPeaks(stack.members);
   const before = stack.members.map((member) => cpuTicks(member.pid));
   const { stdout } = await run(
     'wrk',
@@ -126,6 +130,7 @@ async function wrk(stack: Stack, seconds: number, connections: number): Promise<
     { maxBuffer: 1 << 20 },
   );
   const after = stack.members.map((member) => cpuTicks(member.pid));
+  const rssMiB = peakRssMiB(stack.members);
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1]);
   const requests = Number(/(\d+) requests in/.exec(stdout)?.[1]);
   if (!Number.isFinite(rps) || !(requests > 0)) throw new Error(`cannot read wrk output:\n${stdout}`);
@@ -148,12 +153,13 @@ async function wrk(stack: Stack, seconds: number, connections: number): Promise<
     requests,
     errors,
     cpu,
+    rssMiB,
   };
 }
 
 // ── stacks ──
 
-interface Setup {
+export interface Setup {
   readonly dir: string;
   readonly logs: boolean;
   readonly bodyBytes: number;
@@ -202,7 +208,7 @@ async function waitForHttp(port: number, children: ChildProcess[], what: string)
   }
 }
 
-async function startGatewire(
+export async function startGatewire(
   setup: Setup,
   port: number,
   name: 'gatewire' | 'alt' = 'gatewire',
@@ -237,7 +243,7 @@ async function startGatewire(
   return stack;
 }
 
-async function startNginx(setup: Setup, port: number): Promise<Stack> {
+export async function startNginx(setup: Setup, port: number): Promise<Stack> {
   const prefix = join(setup.dir, 'nginx');
   mkdirSync(join(prefix, 'conf'), { recursive: true });
   // nginx workers run as `nobody` when the master is root: the socket's directory must be searchable.
@@ -272,7 +278,7 @@ async function startNginx(setup: Setup, port: number): Promise<Stack> {
   return stack;
 }
 
-async function startBareNode(setup: Setup, port: number): Promise<Stack> {
+export async function startBareNode(setup: Setup, port: number): Promise<Stack> {
   const app = startNode([apps(setup).node, String(port)]);
   const stack: Stack = { name: 'node', port, children: [app], members: [] };
   await waitForHttp(port, stack.children, 'node');
@@ -280,7 +286,7 @@ async function startBareNode(setup: Setup, port: number): Promise<Stack> {
   return stack;
 }
 
-async function stopStack(stack: Stack): Promise<void> {
+export async function stopStack(stack: Stack): Promise<void> {
   // The proxy first (it drains), then its upstreams.
   for (const child of stack.children) {
     if (child.exitCode !== null || child.signalCode !== null) continue;
@@ -342,12 +348,17 @@ function report(title: string, stacks: StackName[], results: Map<StackName, RunR
   if (bc !== null) console.log(`(b)/(c) nginx→node / bare node: ${bc}`);
 }
 
-async function benchmark(
+/**
+ * Starts `stacks`, warms each up (`warmupSeconds` of wrk), then runs wrk on each in turn for
+ * `rounds` rounds (A B C, A B C…), stops them and returns every run by stack. Progress on stderr.
+ */
+export async function runProxyBench(
   setup: Setup,
   stacks: StackName[],
   rounds: number,
   seconds: number,
   connections: number,
+  warmupSeconds = 2,
 ): Promise<Map<StackName, RunResult[]>> {
   const ports: Record<StackName, number> = { gatewire: 18_451, nginx: 18_452, node: 18_453, alt: 18_454 };
   const starters = {
@@ -360,7 +371,7 @@ async function benchmark(
   const results = new Map<StackName, RunResult[]>(stacks.map((name) => [name, []]));
   try {
     for (const name of stacks) running.push(await starters[name](setup, ports[name]));
-    for (const stack of running) await wrk(stack, 2, connections); // warm-up: JIT, connections
+    for (const stack of running) await wrk(stack, warmupSeconds, connections); // warm-up: JIT, connections
     for (let round = 1; round <= rounds; round++) {
       for (const stack of running) {
         const result = await wrk(stack, seconds, connections);
@@ -400,7 +411,7 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'gatewire-bench-proxy-'));
     try {
       process.stderr.write(`access logs ${logsOn ? 'on (to a file)' : 'off'}:\n`);
-      const results = await benchmark(
+      const results = await runProxyBench(
         {
           dir,
           logs: logsOn,
@@ -426,4 +437,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

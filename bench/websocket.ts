@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { peakRssMiB, resetPeaks } from './report/proc.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const PROXY_MAIN = join(ROOT, 'proxy/dist/main.js');
@@ -34,8 +35,8 @@ const WS_ECHO = join(ROOT, 'bench/websocket/ws-echo-server.mjs');
 const NGINX_CONF = join(ROOT, 'bench/websocket/nginx.conf');
 const LOAD_CLIENT = join(ROOT, 'bench/websocket/load-client.ts');
 
-type StackName = 'gatewire' | 'nginx';
-const LABELS: Record<StackName, string> = {
+export type StackName = 'gatewire' | 'nginx';
+export const LABELS: Record<StackName, string> = {
   gatewire: '(a) gatewire proxy → TS worker (upgradeWebSocket)',
   nginx: '(b) nginx → ws server (unix)',
 };
@@ -45,14 +46,14 @@ interface Member {
   pid: number;
 }
 
-interface Stack {
+export interface Stack {
   name: StackName;
   port: number;
   children: ChildProcess[];
   members: Member[];
 }
 
-interface RunResult {
+export interface RunResult {
   messages: number;
   seconds: number;
   rate: number;
@@ -62,6 +63,8 @@ interface RunResult {
   failures: number;
   cpuUsPerMessage: number[];
   clientCpuUsPerMessage: number;
+  /** role → peak RSS during the warm-up and the measured window, MiB (set by load()). */
+  rssMiB: Record<string, number>;
 }
 
 function flag(name: string, fallback: string): string {
@@ -124,7 +127,7 @@ async function waitForEcho(port: number, children: ChildProcess[], what: string)
   }
 }
 
-async function startGatewire(dir: string, port: number): Promise<Stack> {
+export async function startGatewire(dir: string, port: number): Promise<Stack> {
   const home = join(dir, 'gatewire');
   mkdirSync(home, { recursive: true });
   const socket = join(home, 'worker.sock');
@@ -149,7 +152,7 @@ async function startGatewire(dir: string, port: number): Promise<Stack> {
   return stack;
 }
 
-async function startNginx(dir: string, port: number): Promise<Stack> {
+export async function startNginx(dir: string, port: number): Promise<Stack> {
   const prefix = join(dir, 'nginx');
   mkdirSync(join(prefix, 'conf'), { recursive: true });
   // nginx workers run as `nobody` when the master is root: the socket's directories must be searchable.
@@ -181,7 +184,7 @@ async function startNginx(dir: string, port: number): Promise<Stack> {
   return stack;
 }
 
-async function stopStack(stack: Stack): Promise<void> {
+export async function stopStack(stack: Stack): Promise<void> {
   for (const child of stack.children) {
     if (child.exitCode !== null || child.signalCode !== null) continue;
     child.kill('SIGTERM');
@@ -191,13 +194,15 @@ async function stopStack(stack: Stack): Promise<void> {
   }
 }
 
-async function load(
+/** One run: the load client against `stack` (warm-up, then the measured window). */
+export async function load(
   stack: Stack,
   connections: number,
   warmupMs: number,
   durationMs: number,
   size: number,
 ): Promise<RunResult> {
+  resetPeaks(stack.members);
   const client = spawn(
     process.execPath,
     [
@@ -218,6 +223,7 @@ async function load(
   const [code] = (await once(client, 'exit')) as [number | null];
   if (code !== 0) throw new Error(`load client exited with ${code}: ${out}`);
   const result = JSON.parse(out.trim().split('\n').pop()!) as RunResult;
+  result.rssMiB = peakRssMiB(stack.members);
   if (result.open !== connections || result.failures > 0)
     throw new Error(`${stack.name}: ${result.open}/${connections} sockets open, ${result.failures} failures`);
   return result;
@@ -294,4 +300,4 @@ async function main(): Promise<void> {
   console.log(`(a)/(b) server CPU per message: ${range(cpuRatios)}`);
 }
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
