@@ -15,9 +15,10 @@
  *     reached a worker are retried elsewhere and must not fail at all);
  *   - the `worker` of that line is a socket `<name>.<pid>.sock` (SPEC §16) whose pid this script
  *     sent SIGKILL;
- *   - the kill was sent while the request was in flight: after the client sent it (within
- *     KILL_NOTICE_MS before: the proxy may write a request to a process in the few ms between the
- *     signal and the kernel closing its socket) and before the client got the answer.
+ *   - the kill was sent before the client got the answer, and the request was sent before the
+ *     proxy saw that worker's connection fail (its `worker connection failed` line): a process
+ *     takes a moment to die after SIGKILL, and a request written to it in between is on it when it
+ *     dies (the proxy cannot know). Times are wall-clock ms, the proxy's log `time` included.
  * Anything else (a 502 with another code, a 503/504, a client error, a wrong body, a failure on a
  * worker no one killed or that was only reloaded/scaled down/removed) is unexplained: exit 1.
  */
@@ -33,8 +34,6 @@ import { ROOT, WorkerHarness } from '../test/integration/worker/support/worker-h
 const CHAOS_APP = join(ROOT, 'test/hostile/apps/chaos-app.ts');
 /** A process younger than this dies "quickly" for the supervisor's crash-loop rule (minUptimeMs 10 s). */
 const QUICK_MS = 11_000;
-/** How long before a request was sent a kill may still explain its failure (see above). */
-const KILL_NOTICE_MS = 50;
 const SOCKET = /^(chaos-[ab])\.(\d+)\.sock$/;
 
 export interface ChaosOptions {
@@ -78,6 +77,8 @@ interface RequestRecord {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Wall-clock ms with sub-ms resolution, comparable with the proxy's log `time`. */
+const wallNow = () => performance.timeOrigin + performance.now();
 const between = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
 
 function percentile(sorted: number[], p: number): number {
@@ -138,7 +139,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         const id = `chaos-${++counter}`;
         const kind: RequestRecord['kind'] = Math.random() < 0.2 ? 'echo' : 'work';
         const ms = between(0, 30);
-        const record: RequestRecord = { id, kind, start: performance.now(), end: 0, status: 0, error: null };
+        const record: RequestRecord = { id, kind, start: wallNow(), end: 0, status: 0, error: null };
         records.push(record);
         try {
           const response = await client.request(
@@ -155,7 +156,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         } catch (error) {
           record.error = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         }
-        record.end = performance.now();
+        record.end = wallNow();
       }
     }
     const loops = Array.from({ length: options.concurrency }, () => loop());
@@ -198,7 +199,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         between(0, (old.length > 0 ? old : candidates).length - 1)
       ];
       try {
-        kills.set(pick.pid, performance.now());
+        kills.set(pick.pid, wallNow());
         process.kill(pick.pid, 'SIGKILL');
       } catch {
         kills.delete(pick.pid);
@@ -259,6 +260,15 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     for (const line of proxy.lines)
       if (line.msg === 'upstream request failed' && typeof line.requestId === 'string')
         failures.set(line.requestId, line);
+    // When the proxy saw each killed worker's connection fail (its first line about it after the kill).
+    const deathSeen = new Map<number, number>();
+    for (const line of proxy.lines) {
+      if (line.msg !== 'worker connection failed' && line.msg !== 'worker connection closed') continue;
+      const pid = Number(/\.(\d+)\.sock$/.exec(String(line.worker ?? ''))?.[1] ?? NaN);
+      const killedAt = kills.get(pid);
+      const time = Number(line.time);
+      if (killedAt !== undefined && time >= killedAt - 1 && !deathSeen.has(pid)) deathSeen.set(pid, time);
+    }
     const unexplained: Unexplained[] = [];
     const victims = new Set<number>();
     let succeeded = 0;
@@ -277,8 +287,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
         failure !== undefined &&
         failure.code === 'WORKER_DIED' &&
         killedAt !== undefined &&
-        killedAt >= record.start - KILL_NOTICE_MS &&
         killedAt <= record.end &&
+        record.start <= (deathSeen.get(pid) ?? killedAt) + 1 &&
         (record.status === 502 || (record.status === 200 && record.error !== null));
       if (explained) {
         killedWhileRunning++;
@@ -291,7 +301,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
           detail:
             `${record.error ?? ''} ${failure ? `${String(failure.code)} on ${String(failure.worker)}: ${String(failure.detail)}` : 'no failure line'}`.trim() +
             (killedAt !== undefined
-              ? ` (pid ${pid} killed ${Math.round(killedAt - record.start)} ms after the request started)`
+              ? ` (pid ${pid} killed ${Math.round(killedAt - record.start)} ms after the request started, its death seen ${Math.round((deathSeen.get(pid) ?? NaN) - record.start)} ms after)`
               : ''),
         });
       }
