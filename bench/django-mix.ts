@@ -52,12 +52,14 @@ interface Stack {
 const children: ChildProcess[] = [];
 
 function launch(command: string, args: string[], env: NodeJS.ProcessEnv, log: string): ChildProcess {
-  const child = spawn(command, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+  const keep = (text: string) => {
     stderr = (stderr + text).slice(-50_000);
-  });
+  };
+  child.stdout!.setEncoding('utf8').on('data', keep);
+  child.stderr!.setEncoding('utf8').on('data', keep);
   child.on('exit', () => writeFileSync(log, stderr));
   return child;
 }
@@ -193,6 +195,7 @@ async function measure(stack: Stack, round: number): Promise<Sample> {
   const sample: Sample = { requests: 0, fast: [], slow: [] };
   const random = seeded(0x9e3779b9 ^ round);
   let measuring = false;
+  let errors = 0;
   let stopped = false;
   const client = async () => {
     while (!stopped) {
@@ -200,7 +203,10 @@ async function measure(stack: Stack, round: number): Promise<Sample> {
       const start = performance.now();
       const response = await pool.request({ path: slow ? '/slow' : '/', method: 'GET' });
       await response.body.text();
-      if (response.statusCode !== 200) throw new Error(`${stack.name}: status ${response.statusCode}`);
+      if (response.statusCode !== 200) {
+        errors++;
+        if (errors === 1) console.error(`${stack.name}: status ${response.statusCode}`);
+      }
       if (!measuring || stopped) continue;
       sample.requests++;
       (slow ? sample.slow : sample.fast).push(performance.now() - start);
@@ -213,6 +219,7 @@ async function measure(stack: Stack, round: number): Promise<Sample> {
   stopped = true;
   await Promise.all(running);
   await pool.close();
+  if (errors > 0) throw new Error(`${stack.name}: ${errors} answers were not 200 (logs in ${runDir})`);
   return sample;
 }
 
@@ -226,8 +233,10 @@ const median = (values: number[]) => percentile(values, 50);
 const spread = (values: number[], digits = 1) =>
   `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
 
+const runDir = mkdtempSync(join(tmpdir(), 'gatewire-django-mix-'));
+let failed: unknown = null;
+
 async function main(): Promise<void> {
-  const runDir = mkdtempSync(join(tmpdir(), 'gatewire-django-mix-'));
   chmodSync(runDir, 0o755); // nginx's worker (an unprivileged user) reaches the uWSGI socket inside
   const stacks: Stack[] = [];
   try {
@@ -270,13 +279,17 @@ async function main(): Promise<void> {
         `| ${name} | ${column('rps', 0)} | ${column('fast50')} | ${column('fast99')} | ${column('slow50')} | ${column('slow99')} |`,
       );
     }
+  } catch (error) {
+    failed = error;
+    throw error;
   } finally {
     for (const child of children)
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await new Promise((ok) => setTimeout(ok, 1500));
     for (const child of children)
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    rmSync(runDir, { recursive: true, force: true });
+    if (failed === null) rmSync(runDir, { recursive: true, force: true });
+    else console.error(`logs kept in ${runDir}`);
   }
 }
 

@@ -573,9 +573,12 @@ export class ProxiedRequest implements ExchangeHandler, StreamListener, Upstream
 
   onStreamReset(code: number, message: string): void {
     if (this.#done) return;
+    const recalled = this.#stream?.recalled === true;
     this.#stream = null;
     const name = errorCodeName(code);
     if (name === 'REFUSED_STREAM') {
+      // SPEC §6.4: the proxy took a queued request back itself (RECALL); not a failed attempt.
+      if (recalled) this.#attempts--;
       this.#retryOrFail(`worker refused the stream${message ? `: ${message}` : ''}`);
       return;
     }

@@ -98,6 +98,9 @@ const CLOSE_GRACE_MS = 2000;
 /** A capacity learned from REFUSED_STREAM is probed upwards only this long after the last refusal. */
 const REFUSED_PROBE_MS = 1000;
 
+/** Requests (stream listeners) recalled once already: a request is recalled at most once (SPEC §6.4). */
+const recalledRequests = new WeakSet<StreamListener>();
+
 function flushConnection(connection: WorkerConnection): void {
   connection.flush();
 }
@@ -354,12 +357,18 @@ export class WorkerConnection implements FrameHandler {
     if (!this.#queueing || this.#state !== State.Ready || this.#streams.size <= this.#runSlots) return false;
     let newest: WorkerStream | null = null;
     for (const stream of this.#streams.toArray()) {
-      if (stream.recallable && !stream.finalHead && (newest === null || stream.id > newest.id))
+      if (
+        stream.recallable &&
+        !stream.finalHead &&
+        (newest === null || stream.id > newest.id) &&
+        !recalledRequests.has(stream.listener)
+      )
         newest = stream;
     }
     if (newest === null) return false;
     newest.recallable = false;
     newest.recalled = true;
+    recalledRequests.add(newest.listener);
     this.#encoder.recall(newest.id);
     this.#scheduleFlush();
     return true;

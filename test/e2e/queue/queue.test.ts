@@ -13,7 +13,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProxyProcess, writeConfig } from '../../integration/proxy/helpers/http-proxy.js';
 import { waitFor } from '../../integration/proxy/helpers/test-proxy.js';
 import { freshTempDir } from '../../integration/worker/support/temp-dir.js';
@@ -91,7 +91,8 @@ describe('queue slots and RECALL through the proxy and the Python worker (2 proc
     );
     proxy = new ProxyProcess(
       writeConfig(dir.path, {
-        upstream: { queueStallMs: STALL_MS },
+        // maxAttempts 1: a recall is the proxy taking a request back, not a failed attempt.
+        upstream: { queueStallMs: STALL_MS, maxAttempts: 1 },
         upstreams: { app: { socketDir } },
         admin: false,
         log: { level: 'debug', access: true },
@@ -124,10 +125,14 @@ describe('queue slots and RECALL through the proxy and the Python worker (2 proc
     dir.remove();
   }, 30_000);
 
+  /** Names of the requests blocked by the running test. */
+  const blocked: string[] = [];
+
   /** Starts a request that blocks in the worker until `release(name)`; resolves the pid it ran on once it started. */
   async function blocking(
     name: string,
   ): Promise<{ pid: string; done: Promise<{ status: number; body: string }> }> {
+    blocked.push(name);
     const started = join(dir.path, `${name}.started`);
     const release = join(dir.path, `${name}.release`);
     const done = text(
@@ -142,6 +147,11 @@ describe('queue slots and RECALL through the proxy and the Python worker (2 proc
   }
 
   const release = (name: string) => writeFileSync(join(dir.path, `${name}.release`), '');
+
+  // A failed test must not leave a process blocked for the next one.
+  afterEach(() => {
+    for (const name of blocked.splice(0)) release(name);
+  });
 
   it('recalls a request queued behind a blocked one and serves it on the process that became free', async () => {
     const first = await blocking('first');
