@@ -89,6 +89,21 @@ export interface StatusSnapshot {
 const FIVE_XX = STATUS_CLASSES.indexOf('5xx');
 
 /**
+ * prom-client's default collectors (CPU, memory, heap, GC, event-loop lag) describe the process,
+ * not a proxy, and cannot be stopped once started: one registry per process, made on the first
+ * scrape (a proxy that is never scraped, as in tests, starts none).
+ */
+let processRegistry: Registry | null = null;
+
+function processMetrics(): Registry {
+  if (processRegistry === null) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry, eventLoopMonitoringPrecision: 20 });
+  }
+  return processRegistry;
+}
+
+/**
  * The proxy's whole metric set: per-request counters (RequestMetrics, the front's completion
  * hook), upstream latency and errors (UpstreamMetrics, the dispatcher's), worker state and health
  * read from the upstream groups at scrape time, and the proxy process's own metrics from
@@ -98,7 +113,6 @@ export class ProxyMetrics {
   readonly requests: RequestMetrics;
   readonly upstream = new UpstreamMetrics();
   readonly #sources: MetricsSources;
-  readonly #process = new Registry();
   readonly #startedAt = Date.now();
 
   constructor(sources: MetricsSources, next: ExchangeObserver | null) {
@@ -115,11 +129,10 @@ export class ProxyMetrics {
       resolver,
       next,
     );
-    collectDefaultMetrics({ register: this.#process, eventLoopMonitoringPrecision: 20 });
   }
 
   get contentType(): string {
-    return this.#process.contentType;
+    return Registry.PROMETHEUS_CONTENT_TYPE;
   }
 
   start(): void {
@@ -136,7 +149,7 @@ export class ProxyMetrics {
     this.#requestFamilies(out);
     this.#upstreamFamilies(out);
     this.#workerFamilies(out);
-    out.append(await this.#process.metrics());
+    out.append(await processMetrics().metrics());
     return out.toString();
   }
 
