@@ -23,6 +23,8 @@ const PYTHON = process.env.PYTHON ?? 'python3';
 export interface ObsStackOptions {
   worker: 'ts' | 'python';
   processes?: number;
+  /** More TS worker flags (`--concurrency 1`). */
+  workerArgs?: string[];
   /** Proxy config sections merged over the defaults. */
   config?: Record<string, unknown>;
 }
@@ -153,6 +155,7 @@ export class ObsStack {
           String(processes),
           '--log-format',
           'json',
+          ...(options.workerArgs ?? []),
         ]);
       } else {
         pythonWorker = new PythonWorker(socketDir, processes);

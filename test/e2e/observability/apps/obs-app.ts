@@ -7,8 +7,14 @@
  *   GET  /obs/sleep?ms=N   answers after N ms (the request's signal ends the wait)
  *   GET  /obs/throw        the app throws: the worker answers 500 and logs an app-error line
  *                          carrying the request id
+ *   GET  /obs/hold?file=F  writes F.started, answers once F.release exists (or the request ends)
+ *   GET  /obs/exit         the worker process exits under the request (the proxy sees its
+ *                          connection die: 502 WORKER_DIED)
  */
+import { existsSync, writeFileSync } from 'node:fs';
 import type { WorkerEnv } from '@gatewire/worker';
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export default {
   async fetch(request: Request, env: WorkerEnv): Promise<Response> {
@@ -34,6 +40,15 @@ export default {
         });
         return new Response('slept', { headers });
       }
+      case '/obs/hold': {
+        const file = url.searchParams.get('file') ?? '';
+        writeFileSync(`${file}.started`, String(process.pid));
+        while (!existsSync(`${file}.release`) && !request.signal.aborted) await sleep(10);
+        return new Response('released', { headers });
+      }
+      case '/obs/exit':
+        process.exit(1);
+      // eslint-disable-next-line no-fallthrough -- process.exit does not return
       case '/obs/throw':
         throw new Error(`boom for ${env.requestId}`);
       default:
