@@ -43,6 +43,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { peakRssMiB, resetPeaks } from './report/proc.js';
+import { freePort } from './report/ports.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -360,7 +361,6 @@ export async function runProxyBench(
   connections: number,
   warmupSeconds = 2,
 ): Promise<Map<StackName, RunResult[]>> {
-  const ports: Record<StackName, number> = { gatewire: 18_451, nginx: 18_452, node: 18_453, alt: 18_454 };
   const starters = {
     gatewire: startGatewire,
     nginx: startNginx,
@@ -370,7 +370,7 @@ export async function runProxyBench(
   const running: Stack[] = [];
   const results = new Map<StackName, RunResult[]>(stacks.map((name) => [name, []]));
   try {
-    for (const name of stacks) running.push(await starters[name](setup, ports[name]));
+    for (const name of stacks) running.push(await starters[name](setup, await freePort()));
     for (const stack of running) await wrk(stack, warmupSeconds, connections); // warm-up: JIT, connections
     for (let round = 1; round <= rounds; round++) {
       for (const stack of running) {

@@ -26,6 +26,8 @@ import { fileURLToPath } from 'node:url';
 import * as django from './django.js';
 import { LABELS as PROXY_LABELS, type RunResult, type StackName, runProxyBench } from './proxy.js';
 import { headlines } from './report/markdown.js';
+import { freePort } from './report/ports.js';
+import { processTree } from './report/proc.js';
 import { loadAverage, machineInfo } from './report/machine.js';
 import { checkTools, type Availability } from './report/references.js';
 import { writeReport } from './report/write.js';
@@ -509,8 +511,8 @@ async function websocketScenarios(
   const stacks: websocket.Stack[] = [];
   log('websocket: echo');
   try {
-    stacks.push(await websocket.startGatewire(runDir, 18_461));
-    if (tools.nginx) stacks.push(await websocket.startNginx(runDir, 18_462));
+    stacks.push(await websocket.startGatewire(runDir, await freePort()));
+    if (tools.nginx) stacks.push(await websocket.startNginx(runDir, await freePort()));
     const runs = new Map<string, RunSample[]>(stacks.map((stack) => [stack.name, []]));
     for (let round = 1; round <= settings.rounds; round++) {
       for (const stack of stacks) {
@@ -552,7 +554,23 @@ async function websocketScenarios(
   }
 }
 
+/**
+ * On any exit (the end, an error, Ctrl-C or SIGTERM through bench/django.ts's handlers) no server
+ * of ours may outlive the run: every descendant process is killed.
+ */
+function killDescendants(): void {
+  for (const pid of processTree(process.pid)) {
+    if (pid === process.pid) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 async function main(): Promise<void> {
+  process.on('exit', killDescendants);
   const rendered = flag('--render');
   const only = flag('--only')?.split(',').filter(Boolean) ?? null;
   const settings = settingsFromArgs();

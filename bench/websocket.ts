@@ -26,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { peakRssMiB, resetPeaks } from './report/proc.js';
+import { freePort } from './report/ports.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const PROXY_MAIN = join(ROOT, 'proxy/dist/main.js');
@@ -263,8 +264,8 @@ async function main(): Promise<void> {
   const stacks: Stack[] = [];
   const results: Record<StackName, RunResult[]> = { gatewire: [], nginx: [] };
   try {
-    stacks.push(await startGatewire(dir, 18_461));
-    stacks.push(await startNginx(dir, 18_462));
+    stacks.push(await startGatewire(dir, await freePort()));
+    stacks.push(await startNginx(dir, await freePort()));
     console.log(
       `WebSocket echo, ${connections} clients × closed-loop ping-pong of ${size}-byte text messages, ` +
         `${rounds} rounds × ${durationMs / 1000} s per stack (after ${warmupMs / 1000} s warm-up), interleaved`,

@@ -15,6 +15,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { currentRssMiB, peakRssMiB, resetPeaks } from '../report/proc.js';
 import type { RunSample } from '../report/types.js';
+import { freePort } from '../report/ports.js';
 import { ROOT, type Stack, startGatewire, startNginx, stopStack } from './stacks.js';
 
 const CLIENT = join(ROOT, 'bench/scenarios/idle-client.ts');
@@ -89,7 +90,7 @@ export async function runIdle(options: IdleOptions): Promise<Map<IdleSide, RunSa
     stacks.set('gatewire', {
       stack: await startGatewire({
         dir: options.dir,
-        port: 18_481,
+        port: await freePort(),
         app: join(ROOT, 'test/fixtures/apps/bench-hello.ts'),
         processes: 1,
       }),
@@ -99,7 +100,7 @@ export async function runIdle(options: IdleOptions): Promise<Map<IdleSide, RunSa
       stacks.set('nginx', {
         stack: await startNginx({
           dir: options.dir,
-          port: 18_482,
+          port: await freePort(),
           app: NODE_HELLO,
           processes: 1,
           workerConnections: options.connections + 2048,

@@ -17,6 +17,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { peakRssMiB, resetPeaks } from '../report/proc.js';
 import type { RunSample } from '../report/types.js';
+import { freePort } from '../report/ports.js';
 import { ROOT, type Stack, startGatewire, startNginx, stopStack } from './stacks.js';
 
 const CLIENT = join(ROOT, 'bench/scenarios/mix-client.ts');
@@ -82,7 +83,7 @@ export async function runMix(options: MixOptions): Promise<Map<MixSide, RunSampl
       'gatewire',
       await startGatewire({
         dir: options.dir,
-        port: 18_491,
+        port: await freePort(),
         app: join(ROOT, 'bench/apps/slow-app.ts'),
         processes: options.processes,
       }),
@@ -92,7 +93,7 @@ export async function runMix(options: MixOptions): Promise<Map<MixSide, RunSampl
         'nginx',
         await startNginx({
           dir: options.dir,
-          port: 18_492,
+          port: await freePort(),
           app: join(ROOT, 'bench/apps/slow-node.mjs'),
           processes: options.processes,
         }),

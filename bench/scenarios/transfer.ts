@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { peakRssMiB, resetPeaks } from '../report/proc.js';
 import type { RunSample } from '../report/types.js';
+import { freePort } from '../report/ports.js';
 import { ROOT, type Stack, startGatewire, startNginx, stopStack } from './stacks.js';
 
 const run = promisify(execFile);
@@ -105,7 +106,7 @@ export async function runTransfer(options: TransferOptions): Promise<TransferRes
       'gatewire',
       await startGatewire({
         dir: options.dir,
-        port: 18_471,
+        port: await freePort(),
         app: join(ROOT, 'bench/apps/transfer-app.ts'),
         processes: 1,
         config: { http: { maxBodyBytes: 0 } },
@@ -117,7 +118,7 @@ export async function runTransfer(options: TransferOptions): Promise<TransferRes
         'nginx',
         await startNginx({
           dir: options.dir,
-          port: 18_472,
+          port: await freePort(),
           app: join(ROOT, 'bench/apps/transfer-node.mjs'),
           processes: 1,
           location: 'client_max_body_size 0; proxy_request_buffering off; proxy_max_temp_file_size 0;',
