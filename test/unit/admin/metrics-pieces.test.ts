@@ -4,8 +4,10 @@ import type { Exchange, ExchangeRecord } from '../../../proxy/src/http/exchange.
 import { Exposition } from '../../../proxy/src/metrics/exposition.js';
 import { LATENCY_BUCKETS_SECONDS, LatencyHistogram } from '../../../proxy/src/metrics/latency-histogram.js';
 import { RateWindow, WINDOW_SECONDS } from '../../../proxy/src/metrics/rate-window.js';
+import { workerState } from '../../../proxy/src/metrics/proxy-metrics.js';
 import { RequestMetrics } from '../../../proxy/src/metrics/request-metrics.js';
 import { upstreamErrorKind } from '../../../proxy/src/metrics/upstream-metrics.js';
+import type { WorkerStatus } from '../../../proxy/src/upstream/worker-endpoint.js';
 
 describe('LatencyHistogram', () => {
   it('puts each observation in the first bucket whose bound it does not exceed', () => {
@@ -154,5 +156,16 @@ describe('RequestMetrics', () => {
     expect(metrics.route('none')!.count('GET', '4xx')).toBe(1);
     expect(metrics.route('none')!.count('GET', 'none')).toBe(1);
     expect(metrics.routes().map((route) => route.route)).toEqual(['web', 'api', 'static', 'none']);
+  });
+});
+
+describe('workerState', () => {
+  const base = { ready: false, ejected: false, retired: false } as WorkerStatus;
+
+  it('is draining once retired, else ejected, else ready or connecting', () => {
+    expect(workerState({ ...base, ready: true })).toBe('ready');
+    expect(workerState(base)).toBe('connecting');
+    expect(workerState({ ...base, ready: true, ejected: true })).toBe('ejected');
+    expect(workerState({ ...base, ready: true, ejected: true, retired: true })).toBe('draining');
   });
 });
