@@ -246,10 +246,7 @@ async function main(): Promise<void> {
       `closed loop, ${connections} connections, ${seconds} s per run, ${rounds} rounds interleaved; ` +
         `${(slowFraction * 100).toFixed(1)} % of requests to /slow (${slowMs} ms); 2 processes x 1 thread per stack`,
     );
-    const results = new Map<
-      string,
-      Array<{ rps: number; fast50: number; fast99: number; slow50: number; slow99: number }>
-    >();
+    const results = new Map<string, Array<Record<string, number>>>();
     for (let round = 0; round < rounds; round++) {
       const order = stacks.map((_, i) => stacks[(i + round) % stacks.length]);
       for (const stack of order) {
@@ -257,26 +254,31 @@ async function main(): Promise<void> {
         const row = {
           rps: sample.requests / seconds,
           fast50: percentile(sample.fast, 50),
+          fast90: percentile(sample.fast, 90),
           fast99: percentile(sample.fast, 99),
+          // Fast requests that waited behind a slow one (or otherwise): the head-of-line share.
+          late: (100 * sample.fast.filter((ms) => ms >= 50).length) / Math.max(1, sample.fast.length),
           slow50: percentile(sample.slow, 50),
           slow99: percentile(sample.slow, 99),
         };
         console.log(
-          `  round ${round + 1} ${stack.name}: ${row.rps.toFixed(0)} req/s, fast p50 ${row.fast50.toFixed(1)} p99 ${row.fast99.toFixed(1)} ms, slow p50 ${row.slow50.toFixed(1)} p99 ${row.slow99.toFixed(1)} ms (${sample.slow.length} slow)`,
+          `  round ${round + 1} ${stack.name}: ${row.rps.toFixed(0)} req/s, fast p50 ${row.fast50.toFixed(1)} p90 ${row.fast90.toFixed(1)} p99 ${row.fast99.toFixed(1)} ms, ${row.late.toFixed(2)} % ≥ 50 ms, slow p50 ${row.slow50.toFixed(1)} p99 ${row.slow99.toFixed(1)} ms (${sample.slow.length} slow)`,
         );
         results.set(stack.name, [...(results.get(stack.name) ?? []), row]);
       }
     }
-    console.log('\n| stack | req/s | fast p50 ms | fast p99 ms | slow p50 ms | slow p99 ms |');
-    console.log('|---|---|---|---|---|---|');
+    console.log(
+      '\n| stack | req/s | fast p50 ms | fast p90 ms | fast p99 ms | fast ≥ 50 ms (%) | slow p50 ms | slow p99 ms |',
+    );
+    console.log('|---|---|---|---|---|---|---|---|');
     for (const [name, rows] of results) {
-      const column = (key: keyof (typeof rows)[number], digits = 1) =>
+      const column = (key: string, digits = 1) =>
         spread(
           rows.map((row) => row[key]),
           digits,
         );
       console.log(
-        `| ${name} | ${column('rps', 0)} | ${column('fast50')} | ${column('fast99')} | ${column('slow50')} | ${column('slow99')} |`,
+        `| ${name} | ${column('rps', 0)} | ${column('fast50')} | ${column('fast90')} | ${column('fast99')} | ${column('late', 2)} | ${column('slow50')} | ${column('slow99')} |`,
       );
     }
   } catch (error) {
