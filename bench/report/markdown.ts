@@ -70,6 +70,8 @@ function ratioText(scenario: ScenarioResult, side: SideResult): string {
 
 function scenarioRows(scenario: ScenarioResult): string[] {
   const rows: string[] = [];
+  if (scenario.sides.length === 0)
+    rows.push(`| ${cell(scenario.title)} | | | failed: ${cell(scenario.error ?? 'no sides ran')} | | | | |`);
   for (const side of scenario.sides) {
     const name = `${cell(scenario.title)}`;
     if (side.runs.length === 0) {

@@ -8,10 +8,12 @@
  * from a loopback address of its own) open the connections, send one request on each and keep
  * them idle; once all are answered and idle for a second, the peak RSS of every process (since a
  * reset just before the run) is read, then the clients exit. Primary metric: the front's peak RSS
- * (the gatewire proxy, the nginx worker). Rounds interleave the two sides.
+ * (the gatewire proxy, the nginx worker). Rounds interleave the two sides; every run starts its
+ * side afresh, so that memory an earlier run left in a heap does not count.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentRssMiB, peakRssMiB, resetPeaks } from '../report/proc.js';
 import type { RunSample } from '../report/types.js';
@@ -82,34 +84,39 @@ async function holdIdle(
   }
 }
 
-export async function runIdle(options: IdleOptions): Promise<Map<IdleSide, RunSample[]>> {
-  const stacks = new Map<IdleSide, { stack: Stack; front: string }>();
-  const results = new Map<IdleSide, RunSample[]>();
-  let run = 0;
-  try {
-    stacks.set('gatewire', {
+/** A fresh stack of one side: the run measures what its connections cost, not earlier runs' leftovers. */
+async function startSide(name: IdleSide, options: IdleOptions): Promise<{ stack: Stack; front: string }> {
+  const dir = mkdtempSync(join(options.dir, `${name}-`));
+  if (name === 'gatewire')
+    return {
       stack: await startGatewire({
-        dir: options.dir,
+        dir,
         port: await freePort(),
         app: join(ROOT, 'test/fixtures/apps/bench-hello.ts'),
         processes: 1,
       }),
       front: 'proxy',
-    });
-    if (options.withNginx)
-      stacks.set('nginx', {
-        stack: await startNginx({
-          dir: options.dir,
-          port: await freePort(),
-          app: NODE_HELLO,
-          processes: 1,
-          workerConnections: options.connections + 2048,
-        }),
-        front: 'nginx',
-      });
-    for (const name of stacks.keys()) results.set(name, []);
-    for (let round = 1; round <= options.rounds; round++) {
-      for (const [name, { stack, front }] of stacks) {
+    };
+  return {
+    stack: await startNginx({
+      dir,
+      port: await freePort(),
+      app: NODE_HELLO,
+      processes: 1,
+      workerConnections: options.connections + 2048,
+    }),
+    front: 'nginx',
+  };
+}
+
+export async function runIdle(options: IdleOptions): Promise<Map<IdleSide, RunSample[]>> {
+  const sides: IdleSide[] = options.withNginx ? ['gatewire', 'nginx'] : ['gatewire'];
+  const results = new Map<IdleSide, RunSample[]>(sides.map((name) => [name, []]));
+  let run = 0;
+  for (let round = 1; round <= options.rounds; round++) {
+    for (const name of sides) {
+      const { stack, front } = await startSide(name, options);
+      try {
         const { sample, beforeMiB: before } = await holdIdle(stack, front, options.connections, ++run);
         results.get(name)!.push(sample);
         options.log(
@@ -118,10 +125,10 @@ export async function runIdle(options: IdleOptions): Promise<Map<IdleSide, RunSa
             options.connections
           ).toFixed(1)} KiB per connection)${sample.errors ? ` [${sample.errors}]` : ''}`,
         );
+      } finally {
+        await stopStack(stack);
       }
     }
-  } finally {
-    for (const { stack } of stacks.values()) await stopStack(stack);
   }
   return results;
 }

@@ -148,6 +148,20 @@ describe('bench report markdown', () => {
     expect(lines[header + 1]).toBe('|---|---|---|---|---|---|---|---|');
   });
 
+  it('shows a scenario that failed as a whole, with its error', () => {
+    const failed = renderMarkdown(
+      {
+        ...REPORT,
+        scenarios: [{ ...REPORT.scenarios[1], sides: [], error: 'gatewire did not answer | twice' }],
+      },
+      'intro',
+    );
+    expect(failed).toContain(
+      '| 10,000 idle connections | | | failed: gatewire did not answer \\| twice | | | | |',
+    );
+    expect(failed).toContain('**Failed:** gatewire did not answer | twice');
+  });
+
   it('links each group chart and states the headline ratios', () => {
     expect(page).toContain(
       '## Hello & friends\n\nwrk against each side.\n\n![Hello & friends](benchmarks/http.svg)',
