@@ -66,9 +66,12 @@ export class ProxyProcess {
   }
 }
 
-/** Writes a config file for a ProxyProcess. */
+/**
+ * Writes a config file for a ProxyProcess. The admin listener is off unless the config names one:
+ * proxies running side by side would all try its default 127.0.0.1:9090.
+ */
 export function writeConfig(dir: string, config: Record<string, unknown>): string {
   const path = join(dir, `gatewire-${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(path, JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, ...config }));
+  writeFileSync(path, JSON.stringify({ listen: { host: '127.0.0.1', port: 0 }, admin: false, ...config }));
   return path;
 }
