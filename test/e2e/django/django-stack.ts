@@ -47,6 +47,8 @@ export function missingDependency(): string | null {
 export interface DjangoStackOptions {
   processes?: number;
   threads?: number;
+  /** The worker's --backlog (queue slots, SPEC §6.4); its default (1) when absent. */
+  backlog?: number;
   /** `upstreams.django` settings besides socketDir (buffering, …). */
   upstream?: Record<string, unknown>;
   /** `upstream` (shared) settings of the proxy. */
@@ -80,6 +82,7 @@ export class DjangoStack {
         String(options.processes ?? 2),
         '--threads',
         String(options.threads ?? 1),
+        ...(options.backlog === undefined ? [] : ['--backlog', String(options.backlog)]),
         '--log-format',
         'json',
         '--grace',

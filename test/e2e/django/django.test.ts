@@ -379,6 +379,9 @@ if (missing !== null) {
       stack = await DjangoStack.start({
         processes: 1,
         threads: 1,
+        // No queue slot: the next request must wait in the proxy's queue (a queue slot would hold
+        // it in the worker behind the stalled download, with no other process to recall it to).
+        backlog: 0,
         upstream: { buffering: 'off' },
         upstreamDefaults: { queueTimeoutMs: 2_000 },
       });
