@@ -13,7 +13,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentRssMiB, peakRssMiB, resetPeaks } from '../report/proc.js';
 import type { RunSample } from '../report/types.js';
@@ -110,6 +110,8 @@ async function startSide(name: IdleSide, options: IdleOptions): Promise<{ stack:
 }
 
 export async function runIdle(options: IdleOptions): Promise<Map<IdleSide, RunSample[]>> {
+  // nginx workers run as `nobody` when the master is root: every directory above a socket must be searchable.
+  chmodSync(options.dir, 0o755);
   const sides: IdleSide[] = options.withNginx ? ['gatewire', 'nginx'] : ['gatewire'];
   const results = new Map<IdleSide, RunSample[]>(sides.map((name) => [name, []]));
   let run = 0;
