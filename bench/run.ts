@@ -439,7 +439,7 @@ async function djangoScenarios(
   const uwsgiLabel = { label: 'nginx + uWSGI', processes: 'nginx (1 worker) + uWSGI master + 2 processes' };
   const withUwsgi = checked.uwsgi !== null && tools.nginx;
   const view = django.VIEWS.hello;
-  const runDir = mkdtempSync(join(dir, 'django-'));
+  const runDir = mkdtempSync(join(dir, 'dj-'));
   chmodSync(runDir, 0o755);
   const variants = [
     { variant: django.parseVariant('1'), id: 'gatewire', label: 'gatewire, 2 processes × 1 thread' },
@@ -507,7 +507,7 @@ async function websocketScenarios(
     description: `${connections} clients × closed-loop ping-pong of ${size}-byte text messages, ${settings.seconds} s per run after ${settings.warmupSeconds} s of warm-up.`,
     metric: { name: 'messages', unit: 'msg/s', better: 'higher' as const },
   };
-  const runDir = mkdtempSync(join(dir, 'websocket-'));
+  const runDir = mkdtempSync(join(dir, 'ws-'));
   const stacks: websocket.Stack[] = [];
   log('websocket: echo');
   try {
@@ -599,7 +599,8 @@ async function main(): Promise<void> {
   const started = Date.now();
   const loadBefore = loadAverage();
   const groups = GROUPS.filter((group) => only === null || only.includes(group.id));
-  const dir = mkdtempSync(join(tmpdir(), 'gatewire-bench-all-'));
+  // Short names: a Unix socket path (the Python worker's temporary name included) has 107 bytes at most.
+  const dir = mkdtempSync(join(tmpdir(), 'gwb-'));
   chmodSync(dir, 0o755);
   const scenarios: ScenarioResult[] = [];
   let uwsgi: string | null = null;
