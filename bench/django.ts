@@ -253,12 +253,17 @@ export async function startGatewire(
   const front = launch(process.execPath, [PROXY_MAIN, '--config', configPath], {
     log: join(dir, 'proxy.log'),
   });
-  await waitForBody(port, view.path, view.expect, name, [join(dir, 'worker.log'), join(dir, 'proxy.log')]);
-  // Both processes must have joined before measuring (the first answer needs only one).
-  const deadline = Date.now() + 30_000;
-  while (readdirSync(socketDir).filter((file) => file.endsWith('.sock')).length < 2) {
-    if (Date.now() > deadline) throw new Error(`${name}: fewer than 2 worker sockets in ${socketDir}`);
-    await new Promise((ok) => setTimeout(ok, 100));
+  try {
+    await waitForBody(port, view.path, view.expect, name, [join(dir, 'worker.log'), join(dir, 'proxy.log')]);
+    // Both processes must have joined before measuring (the first answer needs only one).
+    const deadline = Date.now() + 30_000;
+    while (readdirSync(socketDir).filter((file) => file.endsWith('.sock')).length < 2) {
+      if (Date.now() > deadline) throw new Error(`${name}: fewer than 2 worker sockets in ${socketDir}`);
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+  } catch (error) {
+    await Promise.all([stop(front), stop(app)]); // a failed start leaves nothing running
+    throw error;
   }
   await new Promise((ok) => setTimeout(ok, 500)); // the proxy's directory watch
   return { name, port, front, app };
