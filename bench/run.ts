@@ -70,7 +70,7 @@ const GROUPS: readonly GroupInfo[] = [
     id: 'django',
     title: 'Django page',
     description:
-      'The reference Django hello page (`/`, 13 bytes through the default middleware), wrk -t1 -c64. gatewire: the proxy → gatewire-wsgi, 2 processes, 1 thread each (the default), and the same with `--backlog 3` (up to 3 requests queued in each process, opt-in); nginx + uWSGI: 1 nginx worker → uWSGI over its uwsgi protocol on a Unix socket, 2 processes. Same Python, same Django. RSS of `python ×N` sums the app processes (supervisor or master included).',
+      'The reference Django hello page (`/`, 13 bytes through the default middleware), wrk -t1 -c64. gatewire: the proxy → gatewire-wsgi, 2 processes with its defaults (1 thread, `--backlog 1`: one request may wait in each process, and the proxy recalls it from a stuck process), and the same with `--backlog 0` (no queue slots: the next request waits in the proxy); nginx + uWSGI: 1 nginx worker → uWSGI over its uwsgi protocol on a Unix socket, 2 processes. Same Python, same Django. RSS of `python ×N` sums the app processes (supervisor or master included).',
   },
   {
     id: 'websocket',
@@ -442,8 +442,13 @@ async function djangoScenarios(
   const runDir = mkdtempSync(join(dir, 'dj-'));
   chmodSync(runDir, 0o755);
   const variants = [
-    { variant: django.parseVariant('1'), id: 'gatewire', label: 'gatewire, 2 processes × 1 thread' },
-    { variant: django.parseVariant('1b3'), id: 'gatewire-b3', label: 'gatewire, same, --backlog 3' },
+    // The worker's defaults (1 thread, one queue slot: --backlog 1), then the same without queue slots.
+    {
+      variant: django.parseVariant('1b1'),
+      id: 'gatewire',
+      label: 'gatewire, 2 processes × 1 thread (defaults)',
+    },
+    { variant: django.parseVariant('1'), id: 'gatewire-b0', label: 'gatewire, same, --backlog 0' },
   ];
   const stacks: Array<{ id: string; stack: django.Stack }> = [];
   log(`django: ${variants.map((v) => v.id).join(', ')}${withUwsgi ? ', nginx+uwsgi' : ''}`);
