@@ -144,6 +144,8 @@ export class WorkerConnection implements FrameHandler, StreamHost {
   #handshakeTimer: NodeJS.Timeout | null;
   #lingerTimer: NodeJS.Timeout | null = null;
   #flushBound: () => void;
+  #tickFlushScheduled = false;
+  #flushAfterTickBound: () => void;
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.#socket = socket;
@@ -151,6 +153,10 @@ export class WorkerConnection implements FrameHandler, StreamHost {
     this.#settings = host.settings;
     this.logger = host.logger;
     this.#flushBound = () => this.#flush();
+    this.#flushAfterTickBound = () => {
+      this.#tickFlushScheduled = false;
+      this.#write();
+    };
     const settings = this.#settings;
     this.#ourHello = makeHello({
       role: 'worker',
@@ -203,6 +209,17 @@ export class WorkerConnection implements FrameHandler, StreamHost {
       this.#flushScheduled = true;
       setImmediate(this.#flushBound);
     }
+  }
+
+  /**
+   * WINDOW goes out at the end of the current callback, not after every read of this event-loop
+   * turn: the proxy refills the window while the app consumes the rest, instead of the pipeline
+   * draining once per window (SPEC §9).
+   */
+  flushAfterTick(): void {
+    if (this.#tickFlushScheduled) return;
+    this.#tickFlushScheduled = true;
+    process.nextTick(this.#flushAfterTickBound);
   }
 
   waitForDrain(stream: RequestStream): void {
@@ -567,6 +584,10 @@ export class WorkerConnection implements FrameHandler, StreamHost {
 
   #flush(): void {
     this.#flushScheduled = false;
+    this.#write();
+  }
+
+  #write(): void {
     const socket = this.#socket;
     const encoder = this.encoder;
     if (socket.destroyed || socket.writableEnded) {

@@ -97,6 +97,7 @@ export class HttpExchange implements Exchange {
   #out: Buffer | null = null;
   #outPos = 0;
   #drainWanted = false;
+  #bodyCorked = false;
   #closeAfter: boolean;
   /** For an upgrade request: onRequestEnd waits for the response (SPEC §13), or the tunnel's end. */
   #upgradeHold: boolean;
@@ -409,15 +410,13 @@ export class HttpExchange implements Exchange {
         return true;
       }
       if (parts !== null) this.#flushParts();
+      this.#corkUntilTickEnd();
       if (length <= SMALL_CHUNK_BYTES)
         return this.#noteWrite(this.#socket.write(frameSmallChunk(sizeLine, chunk)));
       const socket = this.#socket;
-      socket.cork();
       socket.write(sizeLine, 'latin1');
       socket.write(chunk);
-      const ok = socket.write(CRLF, 'latin1');
-      socket.uncork();
-      return this.#noteWrite(ok);
+      return this.#noteWrite(socket.write(CRLF, 'latin1'));
     }
     const parts = this.#parts;
     if (parts !== null) {
@@ -428,7 +427,26 @@ export class HttpExchange implements Exchange {
       }
       this.#flushParts();
     }
+    this.#corkUntilTickEnd();
     return this.#noteWrite(this.#socket.write(chunk));
+  }
+
+  /**
+   * Body pieces written in one callback (a streamed body arrives as the pieces of one upstream
+   * read: the end of one DATA frame, the start of the next) leave in one writev at the end of the
+   * tick, not as one small segment each.
+   */
+  #corkUntilTickEnd(): void {
+    if (this.#bodyCorked) return;
+    this.#bodyCorked = true;
+    this.#socket.cork();
+    process.nextTick(uncorkBody, this);
+  }
+
+  /** @internal nextTick trampoline of #corkUntilTickEnd. */
+  uncorkBody(): void {
+    this.#bodyCorked = false;
+    this.#socket.uncork();
   }
 
   endResponse(trailers: HeaderPairs | null): void {
@@ -653,6 +671,10 @@ export class HttpExchange implements Exchange {
       now,
     );
   }
+}
+
+function uncorkBody(exchange: HttpExchange): void {
+  exchange.uncorkBody();
 }
 
 function frameSmallChunk(sizeLine: string, chunk: Buffer): Buffer {

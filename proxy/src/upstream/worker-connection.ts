@@ -101,6 +101,10 @@ const REFUSED_PROBE_MS = 1000;
 /** Requests (stream listeners) recalled once already: a request is recalled at most once (SPEC §6.4). */
 const recalledRequests = new WeakSet<StreamListener>();
 
+function flushConnectionNow(connection: WorkerConnection): void {
+  connection.flushNow();
+}
+
 function flushConnection(connection: WorkerConnection): void {
   connection.flush();
 }
@@ -134,6 +138,7 @@ export class WorkerConnection implements FrameHandler {
   /** Streams with ids up to this had their REQUEST handed to the socket. */
   #writtenThrough = 0;
   #flushScheduled = false;
+  #tickFlushScheduled = false;
   #goawaySent = false;
   #lastStreamFromWorker: number = Limits.MAX_STREAM_ID;
   #handshakeTimer: NodeJS.Timeout | null = null;
@@ -343,7 +348,7 @@ export class WorkerConnection implements FrameHandler {
     const increment = stream.consume(bytes);
     if (increment > 0) {
       this.#encoder.window(stream.id, increment);
-      this.#scheduleFlush();
+      this.#flushAfterTick();
     }
   }
 
@@ -392,9 +397,30 @@ export class WorkerConnection implements FrameHandler {
     setImmediate(flushConnection, this);
   }
 
+  /**
+   * Credit goes out at the end of the current callback (one socket read), not after every read of
+   * this event-loop turn: the worker refills the window while the proxy writes the rest to the
+   * client, instead of the pipeline draining once per window (SPEC §9).
+   */
+  #flushAfterTick(): void {
+    if (this.#tickFlushScheduled) return;
+    this.#tickFlushScheduled = true;
+    process.nextTick(flushConnectionNow, this);
+  }
+
+  /** Public only for the nextTick trampoline. */
+  flushNow(): void {
+    this.#tickFlushScheduled = false;
+    this.#writePending();
+  }
+
   /** Writes the pending batch in one corked write. Public only for the setImmediate trampoline. */
   flush(): void {
     this.#flushScheduled = false;
+    this.#writePending();
+  }
+
+  #writePending(): void {
     const socket = this.#socket;
     if (socket === null || socket.destroyed || !this.#encoder.hasPending) return;
     const segments = this.#encoder.take();
