@@ -112,7 +112,8 @@ let connectionCounter = 0;
 /**
  * One proxy connection (SPEC §3–§12): handshake, frame dispatch, the streams it multiplexes,
  * and the write path. Frames are encoded into one FrameEncoder batch and written once per
- * event-loop turn (setImmediate, corked). Per-request state lives in RequestStream.
+ * event-loop turn (setImmediate, corked); a WINDOW that falls due goes out at the end of the
+ * current callback instead (flushAfterTick). Per-request state lives in RequestStream.
  *
  * Any protocol violation closes this connection with GOAWAY and the SPEC's code, and a log line;
  * it never throws out of a socket callback.
