@@ -18,8 +18,6 @@ export interface StreamHost {
   /** The socket's write buffer is above its high-water mark: pumps wait. */
   readonly congested: boolean;
   scheduleFlush(): void;
-  /** Flush at the end of the current callback (credit the proxy is waiting for), SPEC §9. */
-  flushAfterTick(): void;
   /** The stream has closed (both ends, or RESET): forget it (SPEC §6.3 "active"). */
   streamClosed(stream: RequestStream): void;
   /** The stream waits for the socket to drain. */
@@ -170,7 +168,7 @@ export class RequestStream implements BodyOwner, RequestSource {
     const increment = this.#recv!.consume(bytes);
     if (increment > 0) {
       this.host.encoder.window(this.id, increment);
-      this.host.flushAfterTick();
+      this.host.scheduleFlush();
     }
   }
 

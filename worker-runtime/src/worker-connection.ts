@@ -112,8 +112,7 @@ let connectionCounter = 0;
 /**
  * One proxy connection (SPEC §3–§12): handshake, frame dispatch, the streams it multiplexes,
  * and the write path. Frames are encoded into one FrameEncoder batch and written once per
- * event-loop turn (setImmediate, corked); a WINDOW that falls due goes out at the end of the
- * current callback instead (flushAfterTick). Per-request state lives in RequestStream.
+ * event-loop turn (setImmediate, corked). Per-request state lives in RequestStream.
  *
  * Any protocol violation closes this connection with GOAWAY and the SPEC's code, and a log line;
  * it never throws out of a socket callback.
@@ -145,8 +144,6 @@ export class WorkerConnection implements FrameHandler, StreamHost {
   #handshakeTimer: NodeJS.Timeout | null;
   #lingerTimer: NodeJS.Timeout | null = null;
   #flushBound: () => void;
-  #tickFlushScheduled = false;
-  #flushAfterTickBound: () => void;
 
   constructor(socket: Socket, host: ConnectionHost) {
     this.#socket = socket;
@@ -154,10 +151,6 @@ export class WorkerConnection implements FrameHandler, StreamHost {
     this.#settings = host.settings;
     this.logger = host.logger;
     this.#flushBound = () => this.#flush();
-    this.#flushAfterTickBound = () => {
-      this.#tickFlushScheduled = false;
-      this.#write();
-    };
     const settings = this.#settings;
     this.#ourHello = makeHello({
       role: 'worker',
@@ -210,17 +203,6 @@ export class WorkerConnection implements FrameHandler, StreamHost {
       this.#flushScheduled = true;
       setImmediate(this.#flushBound);
     }
-  }
-
-  /**
-   * WINDOW goes out at the end of the current callback, not after every read of this event-loop
-   * turn: the proxy refills the window while the app consumes the rest, instead of the pipeline
-   * draining once per window (SPEC §9).
-   */
-  flushAfterTick(): void {
-    if (this.#tickFlushScheduled) return;
-    this.#tickFlushScheduled = true;
-    process.nextTick(this.#flushAfterTickBound);
   }
 
   waitForDrain(stream: RequestStream): void {
@@ -585,10 +567,6 @@ export class WorkerConnection implements FrameHandler, StreamHost {
 
   #flush(): void {
     this.#flushScheduled = false;
-    this.#write();
-  }
-
-  #write(): void {
     const socket = this.#socket;
     const encoder = this.encoder;
     if (socket.destroyed || socket.writableEnded) {
