@@ -97,7 +97,6 @@ export class HttpExchange implements Exchange {
   #out: Buffer | null = null;
   #outPos = 0;
   #drainWanted = false;
-  #bodyCorked = false;
   #closeAfter: boolean;
   /** For an upgrade request: onRequestEnd waits for the response (SPEC §13), or the tunnel's end. */
   #upgradeHold: boolean;
@@ -410,13 +409,15 @@ export class HttpExchange implements Exchange {
         return true;
       }
       if (parts !== null) this.#flushParts();
-      this.#corkUntilTickEnd();
       if (length <= SMALL_CHUNK_BYTES)
         return this.#noteWrite(this.#socket.write(frameSmallChunk(sizeLine, chunk)));
       const socket = this.#socket;
+      socket.cork();
       socket.write(sizeLine, 'latin1');
       socket.write(chunk);
-      return this.#noteWrite(socket.write(CRLF, 'latin1'));
+      const ok = socket.write(CRLF, 'latin1');
+      socket.uncork();
+      return this.#noteWrite(ok);
     }
     const parts = this.#parts;
     if (parts !== null) {
@@ -427,26 +428,7 @@ export class HttpExchange implements Exchange {
       }
       this.#flushParts();
     }
-    this.#corkUntilTickEnd();
     return this.#noteWrite(this.#socket.write(chunk));
-  }
-
-  /**
-   * Body pieces written in one callback (a streamed body arrives as the pieces of one upstream
-   * read: the end of one DATA frame, the start of the next) leave in one writev at the end of the
-   * tick, not as one small segment each.
-   */
-  #corkUntilTickEnd(): void {
-    if (this.#bodyCorked) return;
-    this.#bodyCorked = true;
-    this.#socket.cork();
-    process.nextTick(uncorkBody, this);
-  }
-
-  /** @internal nextTick trampoline of #corkUntilTickEnd. */
-  uncorkBody(): void {
-    this.#bodyCorked = false;
-    this.#socket.uncork();
   }
 
   endResponse(trailers: HeaderPairs | null): void {
@@ -671,10 +653,6 @@ export class HttpExchange implements Exchange {
       now,
     );
   }
-}
-
-function uncorkBody(exchange: HttpExchange): void {
-  exchange.uncorkBody();
 }
 
 function frameSmallChunk(sizeLine: string, chunk: Buffer): Buffer {
