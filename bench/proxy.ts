@@ -27,7 +27,6 @@
  * still resolves its dependencies, e.g. node_modules/.bench-base/dist/main.js), for A/B runs.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import {
   chmodSync,
   existsSync,
@@ -44,6 +43,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { peakRssMiB, resetPeaks } from './report/proc.js';
 import { freePort } from './report/ports.js';
+import { stopChildren } from './report/children.js';
 
 const run = promisify(execFile);
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -287,15 +287,8 @@ export async function startBareNode(setup: Setup, port: number): Promise<Stack> 
   return stack;
 }
 
-export async function stopStack(stack: Stack): Promise<void> {
-  // The proxy first (it drains), then its upstreams.
-  for (const child of stack.children) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await once(child, 'exit');
-    clearTimeout(timer);
-  }
+export function stopStack(stack: Stack): Promise<void> {
+  return stopChildren(stack.children);
 }
 
 // ── report ──

@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { peakRssMiB, resetPeaks } from './report/proc.js';
 import { freePort } from './report/ports.js';
+import { stopChildren } from './report/children.js';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const PROXY_MAIN = join(ROOT, 'proxy/dist/main.js');
@@ -185,14 +186,8 @@ export async function startNginx(dir: string, port: number): Promise<Stack> {
   return stack;
 }
 
-export async function stopStack(stack: Stack): Promise<void> {
-  for (const child of stack.children) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
-    await once(child, 'exit');
-    clearTimeout(timer);
-  }
+export function stopStack(stack: Stack): Promise<void> {
+  return stopChildren(stack.children, 5000);
 }
 
 /** One run: the load client against `stack` (warm-up, then the measured window). */

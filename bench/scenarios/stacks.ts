@@ -4,12 +4,12 @@
  * upstream keep-alive. Same app processes on both sides; every process is the bench's own child.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { childPids, type Member } from '../report/proc.js';
+import { stopChildren } from '../report/children.js';
 
 const run = promisify(execFile);
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -178,12 +178,6 @@ export async function startNginx(options: NginxOptions): Promise<Stack> {
   return stack;
 }
 
-export async function stopStack(stack: Stack): Promise<void> {
-  for (const child of stack.children) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await once(child, 'exit');
-    clearTimeout(timer);
-  }
+export function stopStack(stack: Stack): Promise<void> {
+  return stopChildren(stack.children);
 }
