@@ -67,6 +67,7 @@ export class Stack {
         15_000,
         () => `${processes} workers joining the proxy`,
       );
+      await untilServed(`http://127.0.0.1:${port}/`);
     } catch (error) {
       await proxy.stop();
       await worker.stop();
@@ -172,5 +173,21 @@ export class Inbox {
       this.#waiter = resolve;
       this.#onClose = (code) => reject(new Error(`closed with ${code} while waiting for a message`));
     });
+  }
+}
+
+/**
+ * 'worker joined' is logged when the proxy starts connecting; a request before the handshake has
+ * completed finds no ready worker (503 with queueLength 0). Any answer from an app (whatever its
+ * status) means a worker is ready.
+ */
+async function untilServed(url: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(url);
+    await response.arrayBuffer();
+    if (response.status !== 503 && response.status !== 502) return;
+    if (Date.now() > deadline) throw new Error(`${url} still answers ${response.status}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
